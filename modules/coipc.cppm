@@ -1,0 +1,7 @@
+// Module coipc: messaging between processes on one machine through shared memory.
+//
+// The core module. It never includes Asio; the coroutine layer is module coipc.asio.
+export module coipc;
+export import :error;
+export import :platform;
+export import :segment;

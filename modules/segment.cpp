@@ -1,0 +1,337 @@
+module;
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fmt/format.h>
+#include <span>
+#include <string>
+#include <string_view>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+module coipc;
+
+namespace coipc {
+
+namespace {
+constexpr std::string_view object_prefix = "coipc.";
+
+std::uint64_t header_checksum(const segment_header& h) {
+  std::string_view bytes(reinterpret_cast<const char*>(&h), offsetof(segment_header, checksum));
+  return detail::fnv1a(bytes);
+}
+
+std::string describe(const segment_geometry& g) {
+  return fmt::format("kind {}, overflow policy {}, ring {} B, max message {} B, {} receivers, "
+                     "{} senders, body {} B",
+                     g.kind, g.overflow_policy, g.ring_bytes, g.max_message_size,
+                     g.max_receivers, g.max_senders, g.body_size);
+}
+
+// Closes a file descriptor on scope exit.
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+struct mapping {
+  void* base = nullptr;
+  std::size_t size = 0;
+};
+
+bool map_fd(int fd, std::size_t size, std::string_view name, mapping& out, std::error_code& ec) {
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    return detail::fail_errno(ec, errno, fmt::format("channel '{}': mmap of {} B failed", name, size));
+  }
+  out = {p, size};
+  return true;
+}
+
+// Checks everything the header of an existing segment claims against the file's real size.
+// `expected_type`/`expected_geometry` may be null (inspection: accept any).
+bool validate_header(const segment_header& h, std::size_t file_size, std::string_view name,
+                     const type_fingerprint* expected_type,
+                     const segment_geometry* expected_geometry, std::error_code& ec) {
+  if (h.magic != segment_header::expected_magic) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': not a coipc segment (bad magic {:#018x})", name,
+                                    h.magic));
+  }
+  if (h.layout_version != layout_version) {
+    return detail::fail(ec, errc::version_mismatch,
+                        fmt::format("channel '{}': segment has layout version {}, this coipc "
+                                    "uses layout version {}",
+                                    name, h.layout_version, layout_version));
+  }
+  if (h.checksum != header_checksum(h)) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': header checksum mismatch (garbage or a "
+                                    "partial write)",
+                                    name));
+  }
+  if (h.header_size != sizeof(segment_header) ||
+      h.total_size != h.header_size + h.geometry.body_size) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': inconsistent header (header {} B, body {} B, "
+                                    "total {} B)",
+                                    name, h.header_size, h.geometry.body_size, h.total_size));
+  }
+  if (h.total_size != file_size) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': truncated segment: header says {} B, the "
+                                    "file has {} B",
+                                    name, h.total_size, file_size));
+  }
+  if (expected_type && !(h.type == *expected_type)) {
+    return detail::fail(ec, errc::type_mismatch,
+                        fmt::format("channel '{}': payload type mismatch: segment holds {}, "
+                                    "caller asked for {}",
+                                    name, describe(h.type), describe(*expected_type)));
+  }
+  if (expected_geometry && !(h.geometry == *expected_geometry)) {
+    return detail::fail(ec, errc::geometry_mismatch,
+                        fmt::format("channel '{}': geometry mismatch: segment has {}; caller "
+                                    "asked for {}",
+                                    name, describe(h.geometry), describe(*expected_geometry)));
+  }
+  return true;
+}
+
+// Maps an opened existing segment and validates it.
+bool attach(int fd, std::string_view name, const type_fingerprint* type,
+            const segment_geometry* geometry, mapping& out, std::error_code& ec) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return detail::fail_errno(ec, errno, fmt::format("channel '{}': fstat failed", name));
+  }
+  auto file_size = static_cast<std::size_t>(st.st_size);
+  if (file_size < sizeof(segment_header)) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': truncated segment: {} B, shorter than the "
+                                    "{} B header",
+                                    name, file_size, sizeof(segment_header)));
+  }
+  mapping m;
+  if (!map_fd(fd, file_size, name, m, ec)) return false;
+  // Validate a private copy: another process could scribble on the shared header while we
+  // check it, and a check must judge the same bytes that are then used.
+  segment_header copy;
+  std::memcpy(&copy, m.base, sizeof copy);
+  if (!validate_header(copy, file_size, name, type, geometry, ec)) {
+    ::munmap(m.base, m.size);
+    return false;
+  }
+  out = m;
+  return true;
+}
+
+bool fail_open_errno(std::error_code& ec, int err, std::string_view name) {
+  if (err == ENOENT) {
+    return detail::fail(ec, errc::not_found, fmt::format("channel '{}': no such channel", name));
+  }
+  if (err == EACCES || err == EPERM) {
+    return detail::fail(ec, errc::permission_denied,
+                        fmt::format("channel '{}': permission denied (the segment belongs to "
+                                    "another user or was created owner-only)",
+                                    name));
+  }
+  return detail::fail_errno(ec, err, fmt::format("channel '{}': cannot open segment", name));
+}
+}  // namespace
+
+std::string describe(const type_fingerprint& type) {
+  std::string_view name(type.name, strnlen(type.name, sizeof type.name));
+  if (type.size == 0) return fmt::format("`{}` (variable size)", name);
+  return fmt::format("`{}` ({} B, align {})", name, type.size, type.alignment);
+}
+
+bool validate_name(std::string_view name, std::error_code& ec) {
+  auto bad = [&](std::string_view why) {
+    return detail::fail(ec, errc::invalid_name,
+                        fmt::format("invalid channel name '{}': {}", name, why));
+  };
+  if (name.empty()) return bad("the name is empty");
+  if (name.size() > max_name_length) {
+    return bad(fmt::format("{} characters, the limit is {}", name.size(), max_name_length));
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return bad(fmt::format("character {:?} is not allowed (use letters, digits, '.', '_', '-')",
+                             c));
+    }
+  }
+  if (name.front() == '.') return bad("it starts with '.'");
+  if (name.find("..") != std::string_view::npos) return bad("it contains \"..\"");
+  return true;
+}
+
+std::string object_name_of(std::string_view name) {
+  std::string s(object_prefix);
+  s += name;
+  return s;
+}
+
+// ---- segment ---------------------------------------------------------------------------------
+
+segment::segment(segment&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      created_(other.created_),
+      name_(std::move(other.name_)) {}
+
+segment& segment::operator=(segment&& other) noexcept {
+  if (this != &other) {
+    reset();
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    created_ = other.created_;
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+segment::~segment() { reset(); }
+
+void segment::reset() noexcept {
+  if (base_) ::munmap(base_, size_);
+  base_ = nullptr;
+  size_ = 0;
+}
+
+segment segment::open(std::string_view name, const type_fingerprint& type,
+                      const segment_geometry& geometry, const segment_options& options,
+                      const body_initializer& init, std::error_code& ec) {
+  ec.clear();
+  segment result;
+  if (!validate_name(name, ec)) return result;
+  const std::string object = object_name_of(name);
+  const std::size_t total = sizeof(segment_header) + geometry.body_size;
+
+  // A few rounds: between a failed publish (the name exists) and our open, the winner may
+  // have removed the name again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (options.mode != open_mode::create_only) {
+      std::error_code os_ec;
+      int fd = platform::shm_open_existing(object, os_ec);
+      if (fd >= 0) {
+        fd_guard guard{fd};
+        mapping m;
+        if (!attach(fd, name, &type, &geometry, m, ec)) return result;
+        result.base_ = m.base;
+        result.size_ = m.size;
+        result.name_ = std::string(name);
+        return result;
+      }
+      if (os_ec.value() != ENOENT || options.mode == open_mode::open_only) {
+        fail_open_errno(ec, os_ec.value(), name);
+        return result;
+      }
+    }
+
+    // Create under no name, initialize, then publish atomically.
+    std::error_code os_ec;
+    int fd = platform::shm_create_unnamed(total, static_cast<unsigned>(options.permissions), os_ec);
+    if (fd < 0) {
+      detail::fail_errno(ec, os_ec.value(),
+                         fmt::format("channel '{}': cannot create a {} B segment", name, total));
+      return result;
+    }
+    fd_guard guard{fd};
+    mapping m;
+    if (!map_fd(fd, total, name, m, ec)) return result;
+    auto* h = static_cast<segment_header*>(m.base);
+    platform::process_id me = platform::this_process();
+    h->magic = segment_header::expected_magic;
+    h->layout_version = layout_version;
+    h->header_size = sizeof(segment_header);
+    h->total_size = total;
+    h->creator_pid = me.pid;
+    h->creator_start_time = me.start_time;
+    h->type = type;
+    h->geometry = geometry;
+    h->checksum = header_checksum(*h);
+    if (init) init({static_cast<std::byte*>(m.base) + sizeof(segment_header), geometry.body_size});
+
+    if (platform::shm_publish(fd, object, os_ec)) {
+      result.base_ = m.base;
+      result.size_ = m.size;
+      result.created_ = true;
+      result.name_ = std::string(name);
+      return result;
+    }
+    ::munmap(m.base, m.size);
+    if (os_ec.value() != EEXIST) {
+      detail::fail_errno(ec, os_ec.value(), fmt::format("channel '{}': cannot publish segment", name));
+      return result;
+    }
+    if (options.mode == open_mode::create_only) {
+      detail::fail(ec, errc::already_exists, fmt::format("channel '{}': already exists", name));
+      return result;
+    }
+    // Lost the race: open the winner's segment on the next round.
+  }
+  detail::fail(ec, errc::system_error,
+               fmt::format("channel '{}': the segment kept appearing and disappearing while "
+                           "opening (concurrent create and remove)",
+                           name));
+  return result;
+}
+
+segment segment::open(std::string_view name, const type_fingerprint& type,
+                      const segment_geometry& geometry, const segment_options& options,
+                      const body_initializer& init) {
+  std::error_code ec;
+  segment s = open(name, type, geometry, options, init, ec);
+  detail::throw_if(ec);
+  return s;
+}
+
+segment segment::inspect(std::string_view name, std::error_code& ec) {
+  ec.clear();
+  segment result;
+  if (!validate_name(name, ec)) return result;
+  std::error_code os_ec;
+  int fd = platform::shm_open_existing(object_name_of(name), os_ec);
+  if (fd < 0) {
+    fail_open_errno(ec, os_ec.value(), name);
+    return result;
+  }
+  fd_guard guard{fd};
+  mapping m;
+  if (!attach(fd, name, nullptr, nullptr, m, ec)) return result;
+  result.base_ = m.base;
+  result.size_ = m.size;
+  result.name_ = std::string(name);
+  return result;
+}
+
+bool remove_segment(std::string_view name, std::error_code& ec) {
+  ec.clear();
+  if (!validate_name(name, ec)) return false;
+  std::error_code os_ec;
+  if (!platform::shm_remove(object_name_of(name), os_ec)) return fail_open_errno(ec, os_ec.value(), name);
+  return true;
+}
+
+void remove_segment(std::string_view name) {
+  std::error_code ec;
+  remove_segment(name, ec);
+  detail::throw_if(ec);
+}
+
+std::vector<std::string> list_segments() {
+  std::vector<std::string> names = platform::shm_list(object_prefix);
+  for (auto& n : names) n.erase(0, object_prefix.size());
+  return names;
+}
+
+}  // namespace coipc
