@@ -153,6 +153,7 @@ std::string describe(const type_fingerprint& type) {
 }
 
 bool validate_name(std::string_view name, std::error_code& ec) {
+  ec.clear();
   auto bad = [&](std::string_view why) {
     return detail::fail(ec, errc::invalid_name,
                         fmt::format("invalid channel name '{}': {}", name, why));
