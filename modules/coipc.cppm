@@ -5,3 +5,6 @@ export module coipc;
 export import :error;
 export import :platform;
 export import :segment;
+export import :wait;
+export import :ring;
+export import :channel;

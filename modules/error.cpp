@@ -28,6 +28,8 @@ class coipc_category final : public std::error_category {
       case errc::closed: return "channel closed";
       case errc::sender_exists: return "route already has a live sender";
       case errc::too_many_peers: return "no free sender or receiver slot";
+      case errc::wrong_role: return "endpoint not opened for this direction";
+      case errc::invalid_argument: return "invalid channel options";
       case errc::system_error: return "system call failed";
     }
     return "unknown coipc error " + std::to_string(value);

@@ -31,6 +31,8 @@ enum class errc {
   closed,               ///< the handle was closed, or the operation was cancelled by close()
   sender_exists,        ///< a route already has a live sender
   too_many_peers,       ///< every receiver (or sender) slot of the channel is taken
+  wrong_role,           ///< send on an endpoint opened only to receive, or the reverse
+  invalid_argument,     ///< options out of range (capacity not a power of two, ...)
   system_error,         ///< an operating-system call failed (see the message)
 };
 

@@ -1,0 +1,377 @@
+// coipc:channel — the typed front ends: route<T> (one sender) and channel<T> (many senders),
+// both broadcasting every message to every receiver, with blocking, try and timed calls,
+// and zero-copy loan (send) and view (receive).
+//
+// T is a trivially copyable type (sent by value, sizeof(T) bytes a message) or
+// coipc::bytes (variable-length messages up to max_message_size). Every operation has an
+// overload that throws std::system_error and one that takes std::error_code&.
+//
+// An endpoint (a route/channel object) is not thread-safe: open one per thread; each is a
+// mapping of the segment plus a sender and/or receiver slot.
+module;
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+export module coipc:channel;
+import :error;
+import :segment;
+import :wait;
+import :ring;
+
+export namespace coipc {
+
+/// Payload tag for variable-length byte messages: route<bytes>, channel<bytes>.
+struct bytes {};
+
+/// A received variable-length message.
+struct message {
+  std::vector<std::byte> data;
+  std::uint32_t sender = 0;  ///< the sender's slot id on this channel (1-based)
+  std::string_view text() const noexcept {
+    return {reinterpret_cast<const char*>(data.data()), data.size()};
+  }
+};
+
+/// Which directions an endpoint takes part in.
+enum class role : unsigned { sender = 1, receiver = 2, both = 3 };
+
+struct channel_options {
+  /// Data ring size in bytes, a power of two (4 KiB .. 1 TiB); 0 picks a default: 256 KiB
+  /// (or 256 messages) for typed channels, 4 MiB for bytes.
+  std::size_t capacity = 0;
+  /// Largest message of a bytes channel (0: 1 MiB); at most half the capacity. Typed
+  /// channels always use sizeof(T).
+  std::size_t max_message_size = 0;
+  std::uint32_t max_receivers = 256;
+  std::uint32_t max_senders = 32;  ///< channel only; a route has exactly one sender
+  overflow_policy overflow = overflow_policy::block;
+  open_mode mode = open_mode::create_or_open;
+  access permissions = access::owner;
+  /// How long a call waits on a peer that makes no progress (a frame claimed but not
+  /// published, a receiver a whole ring behind) before checking whether it died.
+  std::chrono::milliseconds stall_timeout{100};
+  spin_policy spin{};
+};
+
+template <class T>
+concept payload_type = std::is_same_v<T, bytes> ||
+                       (std::is_trivially_copyable_v<T> && alignof(T) <= detail::unit_bytes);
+
+template <class T, detail::channel_kind Kind>
+class basic_channel;
+
+/// Space loaned from the ring: write in place, then commit(). Destroyed uncommitted, the
+/// space is given back as a skipped frame.
+template <class T>
+class loan {
+ public:
+  loan() = default;
+  loan(loan&& o) noexcept : ep_(std::exchange(o.ep_, nullptr)), frame_(std::exchange(o.frame_, {})) {}
+  loan& operator=(loan&& o) noexcept {
+    if (this != &o) {
+      reset();
+      ep_ = std::exchange(o.ep_, nullptr);
+      frame_ = std::exchange(o.frame_, {});
+    }
+    return *this;
+  }
+  ~loan() { reset(); }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
+  /// The loaned bytes (for bytes: as many as asked for; for T: sizeof(T)).
+  std::span<std::byte> data() const noexcept { return {frame_.data, frame_.length}; }
+  T& operator*() const noexcept requires(!std::is_same_v<T, bytes>) {
+    return *reinterpret_cast<T*>(frame_.data);
+  }
+  T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
+
+  /// Publishes the message (for bytes: its first `length` bytes, at most the loaned size).
+  void commit() noexcept { commit(frame_.length); }
+  void commit(std::size_t length) noexcept {
+    if (frame_) ep_->commit(frame_, std::min<std::size_t>(length, frame_.length));
+  }
+
+ private:
+  template <class, detail::channel_kind>
+  friend class basic_channel;
+  loan(detail::endpoint* ep, detail::frame_ref f) : ep_(ep), frame_(f) {}
+  void reset() noexcept {
+    if (frame_) ep_->abandon(frame_);
+  }
+  detail::endpoint* ep_ = nullptr;
+  detail::frame_ref frame_;
+};
+
+/// A received message read in place. The ring keeps it (senders do not overwrite it)
+/// until the view is destroyed. Under the overwrite policy nothing is kept: check
+/// intact() after reading.
+template <class T>
+class view {
+ public:
+  view() = default;
+  view(view&& o) noexcept : ep_(std::exchange(o.ep_, nullptr)), frame_(std::exchange(o.frame_, {})) {}
+  view& operator=(view&& o) noexcept {
+    if (this != &o) {
+      reset();
+      ep_ = std::exchange(o.ep_, nullptr);
+      frame_ = std::exchange(o.frame_, {});
+    }
+    return *this;
+  }
+  ~view() { reset(); }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
+  std::span<const std::byte> data() const noexcept { return {frame_.data, frame_.length}; }
+  std::string_view text() const noexcept {
+    return {reinterpret_cast<const char*>(frame_.data), frame_.length};
+  }
+  const T& operator*() const noexcept requires(!std::is_same_v<T, bytes>) {
+    return *reinterpret_cast<const T*>(frame_.data);
+  }
+  const T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
+  std::uint32_t sender() const noexcept { return frame_.sender; }
+  /// Whether the bytes read so far were not overwritten (always true under block).
+  bool intact() const noexcept { return ep_ && ep_->intact(frame_); }
+
+ private:
+  template <class, detail::channel_kind>
+  friend class basic_channel;
+  view(detail::endpoint* ep, detail::frame_ref f) : ep_(ep), frame_(f) {}
+  void reset() noexcept {
+    if (frame_) ep_->release(frame_);
+  }
+  detail::endpoint* ep_ = nullptr;
+  detail::frame_ref frame_;
+};
+
+/// A connection to a named channel; see route<T> and channel<T>.
+template <class T, detail::channel_kind Kind>
+class basic_channel {
+  static_assert(payload_type<T>,
+                "coipc: a message type must be trivially copyable (no pointers to the sender's "
+                "memory, no std::string or std::vector) with alignment <= 64; use "
+                "coipc::bytes for variable-length messages");
+
+ public:
+  static constexpr bool is_bytes = std::is_same_v<T, bytes>;
+  using send_type = std::conditional_t<is_bytes, std::span<const std::byte>, T>;
+  using recv_type = std::conditional_t<is_bytes, message, T>;
+  using duration = std::chrono::nanoseconds;
+
+  basic_channel() = default;
+  basic_channel(std::string_view name, role r, const channel_options& options = {}) {
+    std::error_code ec;
+    open(name, r, options, ec);
+    detail::throw_if(ec);
+  }
+  basic_channel(std::string_view name, role r, const channel_options& options, std::error_code& ec) {
+    open(name, r, options, ec);
+  }
+
+  // ---- sending ----
+  void send(const send_type& v) { throwing([&](auto& ec) { return send(v, ec); }); }
+  bool send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::blocking(), ec); }
+  /// False when the ring is full (block policy); throws on errors.
+  bool try_send(const send_type& v) { return soft(errc::would_block, [&](auto& ec) { return try_send(v, ec); }); }
+  bool try_send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::try_only(), ec); }
+  /// False when no space came within `timeout`; throws on errors.
+  bool send_for(const send_type& v, duration timeout) {
+    return soft(errc::timeout, [&](auto& ec) { return send_for(v, timeout, ec); });
+  }
+  bool send_for(const send_type& v, duration timeout, std::error_code& ec) {
+    return put(v, detail::wait_mode::for_duration(timeout), ec);
+  }
+  /// Text convenience for bytes channels.
+  void send(std::string_view text) requires is_bytes { send(std::as_bytes(std::span(text))); }
+  bool send(std::string_view text, std::error_code& ec) requires is_bytes {
+    return send(std::as_bytes(std::span(text)), ec);
+  }
+
+  /// Loans space for one message (for bytes: `length` bytes) in the ring, blocking for it.
+  coipc::loan<T> loan(std::size_t length = is_bytes ? 0 : sizeof(T)) {
+    std::error_code ec;
+    auto l = loan(length, ec);
+    detail::throw_if(ec);
+    return l;
+  }
+  coipc::loan<T> loan(std::size_t length, std::error_code& ec) {
+    detail::frame_ref f;
+    if (!ep_.claim(is_bytes ? length : sizeof(T), detail::wait_mode::blocking(), f, ec)) return {};
+    return coipc::loan<T>(&ep_, f);
+  }
+
+  // ---- receiving ----
+  recv_type recv() { return throwing_value([&](auto& ec) { return recv(ec); }); }
+  recv_type recv(std::error_code& ec) {
+    recv_type out{};
+    get(out, detail::wait_mode::blocking(), ec);
+    return out;
+  }
+  /// Empty when there is no message now; throws on errors.
+  std::optional<recv_type> try_recv() {
+    return soft_value(errc::would_block, [&](auto& ec) { return try_recv(ec); });
+  }
+  std::optional<recv_type> try_recv(std::error_code& ec) {
+    recv_type out{};
+    if (!get(out, detail::wait_mode::try_only(), ec)) return std::nullopt;
+    return out;
+  }
+  /// Empty when no message came within `timeout`; throws on errors.
+  std::optional<recv_type> recv_for(duration timeout) {
+    return soft_value(errc::timeout, [&](auto& ec) { return recv_for(timeout, ec); });
+  }
+  std::optional<recv_type> recv_for(duration timeout, std::error_code& ec) {
+    recv_type out{};
+    if (!get(out, detail::wait_mode::for_duration(timeout), ec)) return std::nullopt;
+    return out;
+  }
+
+  /// The next message, read in place (blocking).
+  coipc::view<T> view() {
+    std::error_code ec;
+    auto v = view(ec);
+    detail::throw_if(ec);
+    return v;
+  }
+  coipc::view<T> view(std::error_code& ec) { return view_with(detail::wait_mode::blocking(), ec); }
+  coipc::view<T> try_view(std::error_code& ec) { return view_with(detail::wait_mode::try_only(), ec); }
+  coipc::view<T> view_for(duration timeout, std::error_code& ec) {
+    return view_with(detail::wait_mode::for_duration(timeout), ec);
+  }
+
+  // ---- the channel ----
+  std::uint32_t receiver_count() const noexcept { return ep_.receiver_count(); }
+  /// Waits until at least `n` receivers are connected; false on timeout.
+  bool wait_for_receivers(std::uint32_t n, duration timeout) {
+    return soft(errc::timeout, [&](auto& ec) { return wait_for_receivers(n, timeout, ec); });
+  }
+  bool wait_for_receivers(std::uint32_t n, duration timeout, std::error_code& ec) {
+    return ep_.wait_for_receivers(n, detail::wait_mode::for_duration(timeout), ec);
+  }
+  /// Messages this receiver lost to the overwrite policy (always 0 under block).
+  std::uint64_t lost() const noexcept { return ep_.lost(); }
+  channel_stats stats() const noexcept { return ep_.stats(); }
+  std::size_t max_message_size() const noexcept { return ep_.max_message_size(); }
+  std::uint32_t sender_id() const noexcept { return ep_.sender_id(); }
+  bool is_open() const noexcept { return ep_.is_open(); }
+  /// Leaves the channel: frees this endpoint's slots. Later calls fail with errc::closed.
+  void close() noexcept { ep_.close(); }
+
+  /// The underlying endpoint (for coipc.asio).
+  detail::endpoint& endpoint() noexcept { return ep_; }
+
+ private:
+  void open(std::string_view name, role r, const channel_options& o, std::error_code& ec) {
+    detail::ring_options ro;
+    ro.kind = Kind;
+    ro.policy = o.overflow;
+    if constexpr (is_bytes) {
+      ro.max_message_size = o.max_message_size ? o.max_message_size : std::size_t{1} << 20;
+      ro.capacity = o.capacity ? o.capacity
+                               : std::max<std::size_t>(std::size_t{4} << 20,
+                                                       std::bit_ceil(ro.max_message_size * 4));
+    } else {
+      ro.max_message_size = sizeof(T);
+      const std::size_t frame = (sizeof(T) + detail::unit_bytes - 1) / detail::unit_bytes * detail::unit_bytes;
+      ro.capacity = o.capacity ? o.capacity
+                               : std::max<std::size_t>(256 << 10, std::bit_ceil(std::max<std::size_t>(frame, 64) * 256));
+    }
+    ro.max_receivers = o.max_receivers;
+    ro.max_senders = Kind == detail::channel_kind::route ? 1 : o.max_senders;
+    ro.segment = {o.mode, o.permissions};
+    ro.stall_timeout = o.stall_timeout;
+    ro.spin = o.spin;
+    const type_fingerprint type = is_bytes ? bytes_fingerprint() : fingerprint_of<T>();
+    const auto roles = static_cast<unsigned>(r);
+    ep_.open(name, type, ro, roles & 1u, roles & 2u, ec);
+  }
+
+  bool put(const send_type& v, detail::wait_mode mode, std::error_code& ec) {
+    if constexpr (is_bytes) {
+      return ep_.send(v, mode, ec);
+    } else {
+      return ep_.send(std::as_bytes(std::span(&v, 1)), mode, ec);
+    }
+  }
+
+  bool get(recv_type& out, detail::wait_mode mode, std::error_code& ec) {
+    for (;;) {
+      detail::frame_ref f;
+      if (!ep_.acquire(mode, f, ec)) return false;
+      if constexpr (is_bytes) {
+        out.data.assign(f.data, f.data + f.length);
+        out.sender = f.sender;
+      } else {
+        if (f.length != sizeof(T)) {
+          ep_.release(f);
+          return detail::fail(ec, errc::corrupt_segment, "channel '" + ep_.name() + "': frame of the wrong size");
+        }
+        std::memcpy(&out, f.data, sizeof(T));
+      }
+      const bool ok = ep_.intact(f);
+      ep_.release(f);
+      if (ok) return true;
+      ep_.count_lost(1);  // overwritten while we copied it: lost, try the next one
+    }
+  }
+
+  coipc::view<T> view_with(detail::wait_mode mode, std::error_code& ec) {
+    detail::frame_ref f;
+    if (!ep_.acquire(mode, f, ec)) return {};
+    return coipc::view<T>(&ep_, f);
+  }
+
+  template <class F>
+  static void throwing(F&& f) {
+    std::error_code ec;
+    f(ec);
+    detail::throw_if(ec);
+  }
+  template <class F>
+  static auto throwing_value(F&& f) {
+    std::error_code ec;
+    auto v = f(ec);
+    detail::throw_if(ec);
+    return v;
+  }
+  // Calls that report one expected outcome (would_block, timeout) as false/empty.
+  template <class F>
+  static bool soft(errc expected, F&& f) {
+    std::error_code ec;
+    bool ok = f(ec);
+    if (ec == expected) return false;
+    detail::throw_if(ec);
+    return ok;
+  }
+  template <class F>
+  static auto soft_value(errc expected, F&& f) {
+    std::error_code ec;
+    auto v = f(ec);
+    if (ec == expected) return decltype(v){};
+    detail::throw_if(ec);
+    return v;
+  }
+
+  detail::endpoint ep_;
+};
+
+/// One sender, any number of receivers; every receiver gets every message.
+template <class T>
+using route = basic_channel<T, detail::channel_kind::route>;
+
+/// Any number of senders and receivers; every receiver gets every message, in one order.
+template <class T>
+using channel = basic_channel<T, detail::channel_kind::channel>;
+
+}  // namespace coipc

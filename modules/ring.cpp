@@ -1,0 +1,742 @@
+// The broadcast ring: a multicast log in the style of Aeron and the LMAX Disruptor.
+//
+// ---- Positions, frames and stamps ------------------------------------------------------
+//
+// The data ring is U units of 64 bytes (U a power of two). Positions count units and only
+// grow (64 bits: no wrap in practice); position p lives at index p % U of lap p / U. A
+// message is a frame of k contiguous units whose payload starts on its first unit. A
+// frame never wraps: when it would, its sender first claims the rest of the lap as a
+// padding frame.
+//
+// Each unit has a frame_entry beside the data, whose `stamp` is meaningful only for the
+// first unit of a frame: lap tag | state | sender | units. Stamps live apart from payload
+// bytes, so whatever a sender writes can never look like a stamp, and an entry of an older
+// lap ("stale") is told from one of the current lap by its tag.
+//
+// ---- Claiming space (senders) -----------------------------------------------------------
+//
+// `tail` packs the end of the claimed region with the slot id of the latest claimer. A
+// sender claims [end, end + k) by CAS of tail from (end, c) to (end + k, me): the tail CAS
+// is the claim, and 64-bit positions make it ABA-free. Before the CAS it writes its intent
+// (start, k) into its slot; the CAS publishes it (SYNC POINT: intent). After the CAS it
+// records the claim in the entry: stamp = claimed(lap, me, k).
+//
+// Invariant: when tail moves past a claim, that claim is already recorded. Every sender
+// helps before its own CAS: having read tail = (end, c), it reads c's intent and, if it
+// describes [end - k, end) and the entry there is still stale, CASes the entry to
+// claimed(lap, c, k). Its own CAS expects exactly (end, c), so it can only succeed after
+// the help. Hence a receiver at r that finds a stale entry while tail.end > r knows that
+// the claim at r is the latest one, by tail's claimer, not yet recorded.
+//
+// Under the block policy a claim also needs space: end + k - min(receiver positions) <= U.
+// Senders cache the minimum and rescan the receiver slots only when the cache says full.
+//
+// ---- Publishing and reading -------------------------------------------------------------
+//
+// The sender writes the payload, then `info` (length, sequence), then publishes by a
+// release store of stamp = published(lap, me, k) (SYNC POINT: frame publish). A receiver
+// at r acquire-loads the stamp; when it is published for r's lap, the payload and info
+// written before the release are visible: no receiver ever sees a torn message. Padding
+// and abandoned frames are skipped. After reading, the receiver release-stores its new
+// position in its slot (SYNC POINT: receiver release), which senders acquire when they
+// rescan: a sender overwrites space only after every live receiver has finished with it.
+//
+// ---- Connecting receivers ---------------------------------------------------------------
+//
+// A receiver takes a free slot with owner = me|connecting (senders skip connecting slots),
+// stores position p = tail.end, then owner = me (seq_cst), then re-reads tail.end = p2
+// (seq_cst) and starts at p2. A sender's rescan that missed the slot precedes the owner
+// store in the seq_cst order, so claims based on it end by tail.end + U <= p2 + U: nothing
+// at or after p2 is overwritten before the receiver is counted.
+//
+// ---- Crashes ----------------------------------------------------------------------------
+//
+// Processes are named by pid + start time (platform::is_alive), so a recycled pid is never
+// taken for the original owner.
+//   - A receiver that died stops moving its position. A sender blocked for longer than
+//     stall_timeout checks the laggards' owners and evicts the dead ones.
+//   - A sender that died between its tail CAS and publishing leaves a claimed (or, in the
+//     CAS-to-record window, unrecorded) frame. A receiver stalled on it for longer than
+//     stall_timeout checks the claimer; if it is dead it CASes the stamp to abandoned, and
+//     every receiver skips it. A process that takes over a dead sender's slot abandons the
+//     slot's outstanding claim (its intent) first.
+//   - A restarted process simply opens the segment again and takes a free or dead slot.
+//
+// ---- Overwrite policy -------------------------------------------------------------------
+//
+// Senders never wait. A receiver whose frame may have been overwritten (tail.end > r + U)
+// or whose entry belongs to a later lap skips to the oldest frame still in the ring. Reads
+// are validated after copying (the seqlock pattern): a frame is intact when, after an
+// acquire fence, tail.end <= r + U. Each frame carries its sender's sequence number; the
+// receiver counts the gaps per sender as lost messages.
+module;
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fmt/format.h>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+module coipc;
+
+namespace coipc::detail {
+
+namespace {
+constexpr std::uint64_t no_intent = ~0ull;
+
+std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+
+enum class lap_relation { same, behind, ahead };
+
+// Compares an entry's lap tag with the tag expected at a position (modulo 2^30).
+lap_relation relation(std::uint32_t entry_tag, std::uint32_t want_tag) {
+  if (entry_tag == want_tag) return lap_relation::same;
+  std::uint32_t diff = (entry_tag - want_tag) & stamp::tag_mask;
+  return diff < (1u << (stamp::tag_bits - 1)) ? lap_relation::ahead : lap_relation::behind;
+}
+
+std::uint32_t units_for(std::size_t length) {
+  return static_cast<std::uint32_t>(std::max<std::size_t>(1, (length + unit_bytes - 1) / unit_bytes));
+}
+
+std::optional<std::chrono::nanoseconds> time_left(const wait_mode& mode) {
+  if (mode.kind != wait_mode::until) return std::nullopt;
+  return std::max(std::chrono::nanoseconds::zero(),
+                  std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      mode.deadline - std::chrono::steady_clock::now()));
+}
+}  // namespace
+
+ring_layout ring_layout::of(const segment_geometry& g) {
+  ring_layout l{};
+  l.units = g.ring_bytes / unit_bytes;
+  l.senders_offset = sizeof(ring_control);
+  l.receivers_offset = l.senders_offset + std::size_t{g.max_senders} * sizeof(sender_slot);
+  l.entries_offset = l.receivers_offset + std::size_t{g.max_receivers} * sizeof(receiver_slot);
+  l.data_offset = align_up(l.entries_offset + l.units * sizeof(frame_entry), cache_line);
+  l.body_size = l.data_offset + l.units * unit_bytes;
+  return l;
+}
+
+// ---- endpoint: life cycle ----------------------------------------------------------------
+
+endpoint::endpoint(endpoint&& o) noexcept { *this = std::move(o); }
+
+endpoint& endpoint::operator=(endpoint&& o) noexcept {
+  if (this != &o) {
+    close();
+    segment_ = std::move(o.segment_);
+    base_ = std::exchange(o.base_, nullptr);
+    layout_ = o.layout_;
+    options_ = o.options_;
+    max_message_ = o.max_message_;
+    token_ = o.token_;
+    sender_id_ = std::exchange(o.sender_id_, 0);
+    receiver_index_ = std::exchange(o.receiver_index_, -1);
+    read_position_ = o.read_position_;
+    cached_min_ = o.cached_min_;
+    lost_ = o.lost_;
+    expected_seq_ = std::move(o.expected_seq_);
+    closed_ = std::exchange(o.closed_, false);
+  }
+  return *this;
+}
+
+endpoint::~endpoint() { close(); }
+
+bool endpoint::open(std::string_view name, const type_fingerprint& type,
+                    const ring_options& options, bool as_sender, bool as_receiver,
+                    std::error_code& ec) {
+  ec.clear();
+  auto invalid = [&](std::string why) {
+    return detail::fail(ec, errc::invalid_argument, fmt::format("channel '{}': {}", name, why));
+  };
+  const std::size_t capacity = options.capacity;
+  if (capacity < 4096 || !std::has_single_bit(capacity) || capacity > (std::size_t{1} << 40)) {
+    return invalid(fmt::format("capacity {} B must be a power of two from 4096 B to 1 TiB", capacity));
+  }
+  const std::size_t max_frame_units = units_for(options.max_message_size);
+  if (max_frame_units > capacity / unit_bytes / 2 || max_frame_units > stamp::max_units) {
+    return invalid(fmt::format("max message size {} B must be at most half the capacity ({} B)",
+                               options.max_message_size, capacity));
+  }
+  if (options.max_receivers < 1 || options.max_receivers > 4096) {
+    return invalid(fmt::format("max receivers {} must be from 1 to 4096", options.max_receivers));
+  }
+  if (options.max_senders < 1 || options.max_senders > 255) {
+    return invalid(fmt::format("max senders {} must be from 1 to 255", options.max_senders));
+  }
+
+  segment_geometry g;
+  g.kind = static_cast<std::uint32_t>(options.kind);
+  g.overflow_policy = static_cast<std::uint32_t>(options.policy);
+  g.ring_bytes = capacity;
+  g.max_message_size = options.max_message_size;
+  g.max_receivers = options.max_receivers;
+  g.max_senders = options.max_senders;
+  layout_ = ring_layout::of(g);
+  g.body_size = layout_.body_size;
+
+  // A new segment's body is all zeros, which is the ring's valid empty state: tail at 0,
+  // every slot free, every entry stale (lap tag 0 never matches).
+  segment_ = segment::open(name, type, g, options.segment, nullptr, ec);
+  if (ec) return false;
+  base_ = segment_.body().data();
+  options_ = options;
+  max_message_ = options.max_message_size;
+  token_ = owner_token::of(platform::this_process());
+  closed_ = false;
+  if (as_sender && !connect_sender(ec)) {
+    close();
+    return false;
+  }
+  if (as_receiver && !connect_receiver(ec)) {
+    close();
+    return false;
+  }
+  return true;
+}
+
+void endpoint::close() noexcept {
+  if (!base_) return;
+  if (sender_id_) release_sender_slot();
+  if (receiver_index_ >= 0) release_receiver_slot();
+  closed_ = true;
+  segment_ = segment();
+  base_ = nullptr;
+}
+
+bool endpoint::check_open(bool want_sender, bool want_receiver, std::error_code& ec) const {
+  if (!base_) {
+    return detail::fail(ec, errc::closed,
+                        fmt::format("channel '{}': used after close()",
+                                    closed_ ? "(closed)" : "(not open)"));
+  }
+  if ((want_sender && !sender_id_) || (want_receiver && receiver_index_ < 0)) {
+    return detail::fail(ec, errc::wrong_role,
+                        fmt::format("channel '{}': endpoint was not opened to {}", name(),
+                                    want_sender ? "send" : "receive"));
+  }
+  return true;
+}
+
+sender_slot& endpoint::sender_at(std::uint32_t id) const noexcept {
+  return reinterpret_cast<sender_slot*>(base_ + layout_.senders_offset)[id - 1];
+}
+receiver_slot& endpoint::receiver_at(std::uint32_t index) const noexcept {
+  return reinterpret_cast<receiver_slot*>(base_ + layout_.receivers_offset)[index];
+}
+frame_entry& endpoint::entry_at(std::uint64_t position) const noexcept {
+  return reinterpret_cast<frame_entry*>(base_ + layout_.entries_offset)[position & (layout_.units - 1)];
+}
+std::byte* endpoint::data_at(std::uint64_t position) const noexcept {
+  return base_ + layout_.data_offset + (position & (layout_.units - 1)) * unit_bytes;
+}
+
+// ---- connecting and leaving ----------------------------------------------------------------
+
+bool endpoint::connect_sender(std::error_code& ec) {
+  const std::uint32_t slots = options_.kind == channel_kind::route ? 1 : options_.max_senders;
+  for (std::uint32_t id = 1; id <= slots; ++id) {
+    sender_slot& slot = sender_at(id);
+    std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    const bool free = cur == 0;
+    if (!free && platform::is_alive(owner_token::process(cur))) {
+      if (options_.kind == channel_kind::route) {
+        return detail::fail(ec, errc::sender_exists,
+                            fmt::format("route '{}': already has a live sender (pid {})", name(),
+                                        owner_token::process(cur).pid));
+      }
+      continue;
+    }
+    // Free, or its owner is dead: take it. acq_rel: acquire the previous owner's intent,
+    // release our ownership (SYNC POINT: slot owner).
+    if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel)) {
+      --id;  // lost a race for this slot: look at it again
+      continue;
+    }
+    sender_id_ = id;
+    if (!free) abandon_claim_of(id);  // the dead owner may have left a claim behind
+    slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: only we write it
+    return true;
+  }
+  return detail::fail(ec, errc::too_many_peers,
+                      fmt::format("channel '{}': all {} sender slots are taken by live processes",
+                                  name(), slots));
+}
+
+void endpoint::release_sender_slot() noexcept {
+  sender_slot& slot = sender_at(sender_id_);
+  // An outstanding claim (a loan never committed) must not block the receivers.
+  abandon_claim_of(sender_id_);
+  slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: only we write it
+  slot.owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  sender_id_ = 0;
+}
+
+bool endpoint::connect_receiver(std::error_code& ec) {
+  ring_control& ctl = control();
+  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+    receiver_slot& slot = receiver_at(i);
+    std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    if (cur != 0 && platform::is_alive(owner_token::process(cur))) continue;
+    if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::connecting_bit,
+                                            std::memory_order_acq_rel)) {
+      continue;
+    }
+    // See "Connecting receivers" above for why these orders make the start position safe.
+    std::uint64_t p = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+    // Relaxed: published by the seq_cst owner store right after.
+    slot.position.store(p, std::memory_order_relaxed);
+    slot.owner.store(token_, std::memory_order_seq_cst);  // SYNC POINT: slot owner
+    std::uint64_t p2 = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+    slot.position.store(p2, std::memory_order_release);  // SYNC POINT: receiver release
+    receiver_index_ = static_cast<std::int32_t>(i);
+    read_position_ = p2;
+    // Loss accounting baseline (overwrite policy): each sender's next sequence number.
+    expected_seq_.assign(options_.max_senders + 1, 0);
+    for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+      // Relaxed: a baseline; exact when no send is in flight while connecting.
+      expected_seq_[id] = sender_at(id).next_seq.load(std::memory_order_relaxed);
+    }
+    // Release: a waiter that sees the bump re-reads the slots (SYNC POINT: membership).
+    ctl.membership.fetch_add(1, std::memory_order_release);
+    platform::park_wake(ctl.membership, INT32_MAX);
+    return true;
+  }
+  return detail::fail(ec, errc::too_many_peers,
+                      fmt::format("channel '{}': all {} receiver slots are taken by live processes",
+                                  name(), options_.max_receivers));
+}
+
+void endpoint::release_receiver_slot() noexcept {
+  ring_control& ctl = control();
+  receiver_at(static_cast<std::uint32_t>(receiver_index_)).owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  receiver_index_ = -1;
+  ctl.membership.fetch_add(1, std::memory_order_release);
+  platform::park_wake(ctl.membership, INT32_MAX);
+  // Senders blocked on this receiver may go on now.
+  notify_parked(ctl.space_wait, ctl.futex);
+}
+
+std::uint32_t endpoint::receiver_count() const noexcept {
+  if (!base_) return 0;
+  std::uint32_t n = 0;
+  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+    std::uint64_t o = receiver_at(i).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    if (o != 0 && !(o & owner_token::connecting_bit) && platform::is_alive(owner_token::process(o))) ++n;
+  }
+  return n;
+}
+
+bool endpoint::wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec) {
+  ec.clear();
+  if (!check_open(false, false, ec)) return false;
+  ring_control& ctl = control();
+  for (;;) {
+    std::uint32_t m = ctl.membership.load(std::memory_order_acquire);
+    if (receiver_count() >= n) return true;
+    auto left = time_left(mode);
+    if (mode.kind == wait_mode::none || (left && *left <= std::chrono::nanoseconds::zero())) {
+      return detail::fail(ec, errc::timeout,
+                          fmt::format("channel '{}': {} receivers did not connect in time", name(), n));
+    }
+    // Bounded slices: a receiver that dies without leaving is only seen by polling.
+    std::chrono::nanoseconds slice = std::chrono::milliseconds(50);
+    if (left) slice = std::min(slice, *left);
+    platform::park_wait(ctl.membership, m, slice);
+  }
+}
+
+channel_stats endpoint::stats() const noexcept {
+  if (!base_) return {};
+  // Relaxed: statistics.
+  return {control().futex.waits.load(std::memory_order_relaxed),
+          control().futex.wakes.load(std::memory_order_relaxed)};
+}
+
+// ---- sending -----------------------------------------------------------------------------
+
+std::uint64_t endpoint::min_receiver_position(bool evict_dead) noexcept {
+  ring_control& ctl = control();
+  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+  std::uint64_t lowest = end;  // no receivers: nothing holds the senders back
+  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+    receiver_slot& slot = receiver_at(i);
+    std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
+    if (o == 0 || (o & owner_token::connecting_bit)) continue;
+    std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
+    if (evict_dead && pos + layout_.units < end + stamp::max_units &&
+        !platform::is_alive(owner_token::process(o))) {
+      // A dead receiver holding the ring: evict it so that no one waits on it again.
+      if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
+        control().membership.fetch_add(1, std::memory_order_release);
+        platform::park_wake(control().membership, INT32_MAX);
+      }
+      continue;
+    }
+    lowest = std::min(lowest, pos);
+  }
+  return lowest;
+}
+
+bool endpoint::has_space(std::uint64_t end, std::uint32_t need) noexcept {
+  if (end + need <= cached_min_ + layout_.units) return true;
+  cached_min_ = min_receiver_position(false);
+  return end + need <= cached_min_ + layout_.units;
+}
+
+void endpoint::help_record(std::uint64_t tail) noexcept {
+  const std::uint32_t c = tail_word::claimer(tail);
+  const std::uint64_t end = tail_word::end(tail);
+  if (c == 0 || c > options_.max_senders) return;
+  sender_slot& slot = sender_at(c);
+  // Acquire pairs with the claimer's release CAS of tail, which we have seen (SYNC POINT: intent).
+  const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
+  const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
+  if (start == no_intent || start + units != end || units == 0 ||
+      (start & (layout_.units - 1)) + units > layout_.units) {
+    return;  // that claim is recorded already (the claimer moved on)
+  }
+  frame_entry& entry = entry_at(start);
+  const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+  std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+  if (relation(stamp::tag(e), tag) == lap_relation::behind) {
+    // Release: the recorded claim is read by receivers with acquire (SYNC POINT: frame publish).
+    entry.stamp.compare_exchange_strong(e, stamp::pack(tag, frame_state::claimed, c, units),
+                                        std::memory_order_release, std::memory_order_relaxed);
+  }
+}
+
+bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode mode,
+                           std::uint64_t& start, std::error_code& ec) {
+  ring_control& ctl = control();
+  sender_slot& me = sender_at(sender_id_);
+  spin_wait backoff(options_.spin);
+  std::optional<std::chrono::steady_clock::time_point> stall_at;
+  for (;;) {
+    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
+    help_record(t);
+    const std::uint64_t end = tail_word::end(t);
+    const std::uint64_t index = end & (layout_.units - 1);
+    // A frame never wraps: claim the rest of the lap as padding first.
+    const bool pad = index + units > layout_.units;
+    const auto claim_units = pad ? static_cast<std::uint32_t>(layout_.units - index) : units;
+    const frame_state state = pad ? frame_state::padding : initial;
+
+    if (options_.policy == overflow_policy::block && !has_space(end, claim_units)) {
+      if (mode.kind == wait_mode::none) {
+        return detail::fail(ec, errc::would_block, fmt::format("channel '{}': ring full", name()));
+      }
+      if (backoff.spin()) continue;
+      auto now = std::chrono::steady_clock::now();
+      if (mode.kind == wait_mode::until && now >= mode.deadline) {
+        return detail::fail(ec, errc::timeout,
+                            fmt::format("channel '{}': no space for the message in time (a "
+                                        "receiver is behind)",
+                                        name()));
+      }
+      if (!stall_at) stall_at = now + options_.stall_timeout;
+      if (now >= *stall_at) {
+        cached_min_ = min_receiver_position(true);  // evicts dead receivers
+        stall_at = now + options_.stall_timeout;
+        continue;
+      }
+      std::chrono::nanoseconds slice = *stall_at - now;
+      if (auto left = time_left(mode)) slice = std::min(slice, *left);
+      park_once(ctl.space_wait, ctl.futex,
+                [&] { return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units); },
+                slice);
+      continue;
+    }
+
+    // Relaxed: both are published by the release (acq_rel) CAS of tail below (SYNC POINT: intent).
+    me.intent_units.store(claim_units, std::memory_order_relaxed);
+    me.intent_start.store(end, std::memory_order_relaxed);
+    // seq_cst: ordered with connecting receivers' tail loads (see "Connecting receivers").
+    if (!ctl.tail.compare_exchange_strong(t, tail_word::pack(end + claim_units, sender_id_),
+                                          std::memory_order_seq_cst)) {
+      continue;  // another sender claimed first
+    }
+    // Record the claim (a helper may have recorded it as claimed already).
+    frame_entry& entry = entry_at(end);
+    const std::uint32_t tag = stamp::tag_of_lap(end / layout_.units);
+    const std::uint64_t want = stamp::pack(tag, state, sender_id_, claim_units);
+    std::uint64_t e = entry.stamp.load(std::memory_order_relaxed);  // relaxed: CAS re-checks
+    while (e != want) {
+      const bool stale = relation(stamp::tag(e), tag) == lap_relation::behind;
+      const bool ours_claimed = e == stamp::pack(tag, frame_state::claimed, sender_id_, claim_units);
+      if (!stale && !ours_claimed) break;  // overwritten by a later lap (overwrite policy)
+      // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+      if (entry.stamp.compare_exchange_weak(e, want, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    if (pad) {
+      me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: recorded above
+      notify_parked(ctl.data_wait, ctl.futex);
+      continue;  // now claim the frame itself at the start of the next lap
+    }
+    start = end;
+    return true;
+  }
+}
+
+bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec) {
+  ec.clear();
+  if (!check_open(true, false, ec)) return false;
+  if (length > max_message_) {
+    return detail::fail(ec, errc::message_too_large,
+                        fmt::format("channel '{}': message of {} B exceeds the maximum of {} B",
+                                    name(), length, max_message_));
+  }
+  const std::uint32_t units = units_for(length);
+  std::uint64_t start = 0;
+  if (!claim_units(units, frame_state::claimed, mode, start, ec)) return false;
+  frame = {start, units, static_cast<std::uint32_t>(length), sender_id_, data_at(start)};
+  return true;
+}
+
+void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
+  ring_control& ctl = control();
+  sender_slot& me = sender_at(sender_id_);
+  frame_entry& entry = entry_at(frame.position);
+  const std::uint32_t tag = stamp::tag_of_lap(frame.position / layout_.units);
+  // Relaxed: single writer (this slot's owner).
+  const std::uint32_t seq = me.next_seq.load(std::memory_order_relaxed);
+  // Relaxed: published by the stamp's release below.
+  entry.info.store(std::uint64_t{seq} << 32 | static_cast<std::uint32_t>(length),
+                   std::memory_order_relaxed);
+  const std::uint64_t published = stamp::pack(tag, frame_state::published, sender_id_, frame.units);
+  if (options_.policy == overflow_policy::block) {
+    entry.stamp.store(published, std::memory_order_release);  // SYNC POINT: frame publish
+  } else {
+    // Under overwrite the frame may have been lapped by now: never clobber a newer stamp.
+    std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, sender_id_, frame.units);
+    entry.stamp.compare_exchange_strong(claimed, published, std::memory_order_release,  // SYNC POINT: frame publish
+                                        std::memory_order_relaxed);
+  }
+  me.next_seq.store(seq + 1, std::memory_order_relaxed);   // relaxed: single writer; a baseline
+  me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: recorded and published
+  frame = {};
+  notify_parked(ctl.data_wait, ctl.futex);
+}
+
+void endpoint::abandon(frame_ref& frame) noexcept {
+  if (!frame) return;
+  abandon_claim_of(sender_id_);
+  frame = {};
+}
+
+bool endpoint::send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec) {
+  frame_ref frame;
+  if (!claim(payload.size(), mode, frame, ec)) return false;
+  if (!payload.empty()) std::memcpy(frame.data, payload.data(), payload.size());
+  commit(frame, payload.size());
+  return true;
+}
+
+void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
+  ring_control& ctl = control();
+  sender_slot& slot = sender_at(id);
+  // Acquire: the intent of a (dead) owner, published by its tail CAS (SYNC POINT: intent).
+  const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
+  const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
+  if (start == no_intent || units == 0 || (start & (layout_.units - 1)) + units > layout_.units) return;
+  frame_entry& entry = entry_at(start);
+  const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+  const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
+  const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
+  std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+  for (;;) {
+    if (e == claimed) {
+      // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+      if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+        break;
+      }
+      continue;
+    }
+    if (relation(stamp::tag(e), tag) != lap_relation::behind) break;  // published or gone
+    // Stale: the claim counts only if it is tail's latest, unrecorded claim.
+    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
+    if (tail_word::end(t) != start + units || tail_word::claimer(t) != id) break;  // never made
+    if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: the claim is settled
+  notify_parked(ctl.data_wait, ctl.futex);
+}
+
+// ---- receiving -------------------------------------------------------------------------------
+
+void endpoint::advance(std::uint64_t new_position) noexcept {
+  read_position_ = new_position;
+  receiver_at(static_cast<std::uint32_t>(receiver_index_))
+      .position.store(new_position, std::memory_order_release);  // SYNC POINT: receiver release
+  if (options_.policy == overflow_policy::block) {
+    notify_parked(control().space_wait, control().futex);
+  }
+}
+
+endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
+  ring_control& ctl = control();
+  for (;;) {
+    const std::uint64_t r = read_position_;
+    if (options_.policy == overflow_policy::overwrite &&
+        tail_word::end(ctl.tail.load(std::memory_order_acquire)) > r + layout_.units) {
+      skip_lapped();
+      continue;
+    }
+    frame_entry& entry = entry_at(r);
+    const std::uint32_t tag = stamp::tag_of_lap(r / layout_.units);
+    const std::uint64_t e = entry.stamp.load(std::memory_order_acquire);  // SYNC POINT: frame publish
+    switch (relation(stamp::tag(e), tag)) {
+      case lap_relation::same: {
+        const std::uint32_t units = stamp::units(e);
+        if (units == 0 || (r & (layout_.units - 1)) + units > layout_.units) return peek_result::corrupt;
+        switch (stamp::state(e)) {
+          case frame_state::published: {
+            // Relaxed: ordered by the stamp's acquire above.
+            const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
+            const auto length = static_cast<std::uint32_t>(info);
+            if (length > std::uint64_t{units} * unit_bytes || length > max_message_) {
+              return peek_result::corrupt;
+            }
+            frame = {r, units, length, stamp::sender(e), data_at(r)};
+            if (options_.policy == overflow_policy::overwrite) {
+              const std::uint32_t s = frame.sender;
+              const auto seq = static_cast<std::uint32_t>(info >> 32);
+              if (s < expected_seq_.size()) {
+                const std::uint32_t gap = seq - expected_seq_[s];
+                if (gap < (1u << 31)) lost_ += gap;
+                expected_seq_[s] = seq + 1;
+              }
+            }
+            return peek_result::ready;
+          }
+          case frame_state::padding:
+          case frame_state::abandoned:
+            advance(r + units);
+            continue;
+          case frame_state::claimed:
+            in_progress_by = stamp::sender(e);
+            return peek_result::in_progress;
+        }
+        return peek_result::corrupt;
+      }
+      case lap_relation::ahead:
+        skip_lapped();  // lapped (overwrite policy)
+        continue;
+      case lap_relation::behind: {
+        const std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
+        if (tail_word::end(t) > r) {
+          in_progress_by = tail_word::claimer(t);  // claimed, not yet recorded
+          return peek_result::in_progress;
+        }
+        return peek_result::empty;
+      }
+    }
+  }
+}
+
+void endpoint::skip_lapped() noexcept {
+  ring_control& ctl = control();
+  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_acquire));
+  std::uint64_t from = std::max(read_position_ + 1, end > layout_.units ? end - layout_.units + 1 : 0);
+  std::uint64_t next = end;
+  // The oldest frame start still in the ring: an entry stamped with its own lap.
+  for (std::uint64_t u = from; u < end; ++u) {
+    const std::uint64_t e = entry_at(u).stamp.load(std::memory_order_acquire);
+    if (stamp::tag(e) == stamp::tag_of_lap(u / layout_.units) && stamp::units(e) != 0) {
+      next = u;
+      break;
+    }
+  }
+  advance(next);
+}
+
+void endpoint::handle_stall(std::uint32_t claimer) noexcept {
+  if (claimer == 0 || claimer > options_.max_senders) return;
+  const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+  if (o != 0 && platform::is_alive(owner_token::process(o))) return;  // slow, not dead
+  // Dead (or gone without a trace): settle its claim so that everyone can go on. A live
+  // successor in its slot settles the claim itself when it takes the slot over.
+  abandon_claim_of(claimer);
+}
+
+bool endpoint::intact(const frame_ref& frame) const noexcept {
+  if (options_.policy == overflow_policy::block) return true;
+  std::atomic_thread_fence(std::memory_order_acquire);  // the payload reads come before
+  return tail_word::end(control().tail.load(std::memory_order_relaxed)) <=  // relaxed: after the fence
+         frame.position + layout_.units;
+}
+
+bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
+  ec.clear();
+  if (!check_open(false, true, ec)) return false;
+  ring_control& ctl = control();
+  spin_wait backoff(options_.spin);
+  std::optional<std::chrono::steady_clock::time_point> stall_at;
+  for (;;) {
+    std::uint32_t by = 0;
+    switch (peek(frame, by)) {
+      case peek_result::ready: return true;
+      case peek_result::corrupt:
+        return detail::fail(ec, errc::corrupt_segment,
+                            fmt::format("channel '{}': corrupt frame at position {}", name(),
+                                        read_position_));
+      case peek_result::empty:
+        stall_at.reset();
+        break;
+      case peek_result::in_progress: break;
+    }
+    if (mode.kind == wait_mode::none) {
+      return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", name()));
+    }
+    if (backoff.spin()) continue;
+    auto now = std::chrono::steady_clock::now();
+    if (mode.kind == wait_mode::until && now >= mode.deadline) {
+      return detail::fail(ec, errc::timeout, fmt::format("channel '{}': no message in time", name()));
+    }
+    std::optional<std::chrono::nanoseconds> slice;
+    if (by != 0) {  // a claim is in progress: bound the wait by the stall check
+      if (!stall_at) stall_at = now + options_.stall_timeout;
+      if (now >= *stall_at) {
+        handle_stall(by);
+        stall_at = now + options_.stall_timeout;
+        continue;
+      }
+      slice = *stall_at - now;
+    }
+    if (auto left = time_left(mode)) slice = slice ? std::min(*slice, *left) : *left;
+    const std::uint64_t r = read_position_;
+    park_once(ctl.data_wait, ctl.futex,
+              [&] {
+                const std::uint64_t e = entry_at(r).stamp.load(std::memory_order_acquire);
+                const auto rel = relation(stamp::tag(e), stamp::tag_of_lap(r / layout_.units));
+                return (rel == lap_relation::same && stamp::state(e) != frame_state::claimed) ||
+                       rel == lap_relation::ahead;
+              },
+              slice);
+  }
+}
+
+void endpoint::release(frame_ref& frame) noexcept {
+  if (!frame || receiver_index_ < 0) return;
+  if (frame.position == read_position_) advance(frame.position + frame.units);
+  frame = {};
+}
+
+}  // namespace coipc::detail

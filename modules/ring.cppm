@@ -1,0 +1,269 @@
+// coipc:ring — the broadcast ring in a segment: shared layout, and the endpoint that sends
+// into it and receives from it. The algorithm's essay is at the top of ring.cpp.
+//
+// Body layout (all offsets from the body's start, which is 64-byte aligned):
+//
+//   ring_control        5 cache lines: tail | data wait cell | space wait cell |
+//                       membership word | futex counters
+//   sender_slot[S]      one cache line each: owner, claim intent, next sequence number
+//   receiver_slot[R]    one cache line each: owner, read position (the senders' gate)
+//   frame_entry[U]      16 B per data unit: the stamp (claim/publish word) and info
+//   data[U * 64]        the payload bytes; a frame's payload starts on a unit boundary
+//
+// Frames' control words live apart from the payload bytes so that no payload byte can
+// ever be mistaken for a stamp, whatever a sender writes.
+module;
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+export module coipc:ring;
+import :error;
+import :platform;
+import :segment;
+import :wait;
+
+export namespace coipc {
+
+/// What a sender does when the slowest receiver is a whole ring behind.
+enum class overflow_policy : std::uint32_t {
+  block = 0,      ///< wait for space, up to the call's timeout (the default)
+  overwrite = 1,  ///< never wait; a lagging receiver skips ahead and counts what it lost
+};
+
+/// Futex syscalls issued on one channel, by all its processes together.
+struct channel_stats {
+  std::uint64_t futex_waits = 0;
+  std::uint64_t futex_wakes = 0;
+};
+
+}  // namespace coipc
+
+export namespace coipc::detail {
+
+inline constexpr std::size_t cache_line = 64;
+inline constexpr std::size_t unit_bytes = 64;  ///< data ring granularity and payload alignment
+
+enum class channel_kind : std::uint32_t { route = 1, channel = 2 };
+
+/// The claim frontier: end position (in units) << 8 | slot id of the latest claimer.
+struct tail_word {
+  static constexpr std::uint64_t pack(std::uint64_t end, std::uint32_t claimer) {
+    return (end << 8) | claimer;
+  }
+  static constexpr std::uint64_t end(std::uint64_t t) { return t >> 8; }
+  static constexpr std::uint32_t claimer(std::uint64_t t) { return t & 0xff; }
+};
+
+/// A frame entry's stamp: lap tag (30 bits) | state (2) | sender slot id (8) | units (24).
+/// The lap tag is (lap + 1) mod 2^30, so a zeroed entry never matches lap 0.
+enum class frame_state : std::uint32_t { claimed = 0, published = 1, padding = 2, abandoned = 3 };
+
+struct stamp {
+  static constexpr std::uint32_t tag_bits = 30;
+  static constexpr std::uint32_t tag_mask = (1u << tag_bits) - 1;
+  static constexpr std::uint32_t max_units = (1u << 24) - 1;
+
+  static constexpr std::uint32_t tag_of_lap(std::uint64_t lap) {
+    return static_cast<std::uint32_t>((lap + 1) & tag_mask);
+  }
+  static constexpr std::uint64_t pack(std::uint32_t tag, frame_state s, std::uint32_t sender,
+                                      std::uint32_t units) {
+    return (std::uint64_t{tag} << 34) | (std::uint64_t{static_cast<std::uint32_t>(s)} << 32) |
+           (std::uint64_t{sender} << 24) | units;
+  }
+  static constexpr std::uint32_t tag(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 34); }
+  static constexpr frame_state state(std::uint64_t v) {
+    return static_cast<frame_state>((v >> 32) & 3);
+  }
+  static constexpr std::uint32_t sender(std::uint64_t v) { return (v >> 24) & 0xff; }
+  static constexpr std::uint32_t units(std::uint64_t v) { return v & max_units; }
+};
+
+struct ring_control {
+  alignas(cache_line) std::atomic<std::uint64_t> tail;  ///< tail_word; CAS by senders
+  alignas(cache_line) wait_cell data_wait;              ///< receivers park here for data
+  alignas(cache_line) wait_cell space_wait;             ///< senders park here for space
+  alignas(cache_line) std::atomic<std::uint32_t> membership;  ///< bumped on connect/leave
+  alignas(cache_line) futex_counters futex;
+};
+static_assert(std::is_standard_layout_v<ring_control>);
+static_assert(sizeof(ring_control) == 5 * cache_line);
+static_assert(offsetof(ring_control, data_wait) == 1 * cache_line);
+static_assert(offsetof(ring_control, space_wait) == 2 * cache_line);
+static_assert(offsetof(ring_control, membership) == 3 * cache_line);
+static_assert(offsetof(ring_control, futex) == 4 * cache_line);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+/// A process token: pid (22 bits) << 41 | start time (low 41 bits). Bit 63 marks a slot
+/// still connecting. 0 = free.
+struct owner_token {
+  static constexpr std::uint64_t connecting_bit = 1ull << 63;
+  static constexpr std::uint64_t start_mask = (1ull << 41) - 1;
+  static std::uint64_t of(const platform::process_id& p) {
+    return (std::uint64_t{p.pid} << 41) | (p.start_time & start_mask);
+  }
+  static platform::process_id process(std::uint64_t token) {
+    token &= ~connecting_bit;
+    return {static_cast<std::uint32_t>(token >> 41), token & start_mask};
+  }
+};
+
+struct sender_slot {
+  alignas(cache_line) std::atomic<std::uint64_t> owner;  ///< owner_token, 0 = free
+  std::atomic<std::uint64_t> intent_start;  ///< start (units) of the claim being made
+  std::atomic<std::uint32_t> intent_units;  ///< its size (units)
+  std::atomic<std::uint32_t> next_seq;      ///< sequence number of its next message
+};
+static_assert(std::is_standard_layout_v<sender_slot> && sizeof(sender_slot) == cache_line);
+
+struct receiver_slot {
+  alignas(cache_line) std::atomic<std::uint64_t> owner;  ///< owner_token, 0 = free
+  std::atomic<std::uint64_t> position;  ///< next unit to read: senders never pass it by a ring
+};
+static_assert(std::is_standard_layout_v<receiver_slot> && sizeof(receiver_slot) == cache_line);
+
+struct frame_entry {
+  std::atomic<std::uint64_t> stamp;  ///< see `stamp`; the publication word
+  std::atomic<std::uint64_t> info;   ///< payload length (low 32) | sender sequence (high 32)
+};
+static_assert(std::is_standard_layout_v<frame_entry> && sizeof(frame_entry) == 16);
+
+/// Where each part of the body is, computed from the geometry alone (never read from
+/// shared memory, so a hostile segment cannot move them).
+struct ring_layout {
+  std::size_t senders_offset, receivers_offset, entries_offset, data_offset, body_size;
+  std::uint64_t units;  ///< data ring size in units (a power of two)
+
+  static ring_layout of(const segment_geometry& g);
+};
+
+/// Options of an endpoint, resolved (the public channel_options after defaults).
+struct ring_options {
+  channel_kind kind = channel_kind::channel;
+  overflow_policy policy = overflow_policy::block;
+  std::size_t capacity = 0;          ///< ring bytes, a power of two
+  std::size_t max_message_size = 0;  ///< bytes
+  std::uint32_t max_receivers = 0;
+  std::uint32_t max_senders = 0;
+  segment_options segment;
+  std::chrono::nanoseconds stall_timeout{};
+  spin_policy spin;
+};
+
+/// A frame held by a sender (claimed, being written) or a receiver (being read).
+struct frame_ref {
+  std::uint64_t position = 0;  ///< in units
+  std::uint32_t units = 0;
+  std::uint32_t length = 0;
+  std::uint32_t sender = 0;    ///< slot id of its sender (1-based)
+  std::byte* data = nullptr;
+  explicit operator bool() const noexcept { return data != nullptr; }
+};
+
+/// How long a call may wait: not at all (try_), until a deadline, or forever.
+struct wait_mode {
+  enum kind_t { none, until, forever } kind = forever;
+  std::chrono::steady_clock::time_point deadline{};
+  static wait_mode try_only() { return {none, {}}; }
+  static wait_mode for_duration(std::chrono::nanoseconds d) {
+    return {until, std::chrono::steady_clock::now() + d};
+  }
+  static wait_mode blocking() { return {forever, {}}; }
+};
+
+/// One connection to a channel: a sender slot, a receiver slot, or both. Not thread-safe:
+/// use one endpoint per thread (they are cheap: one mapping and one slot each).
+class endpoint {
+ public:
+  endpoint() = default;
+  endpoint(endpoint&&) noexcept;
+  endpoint& operator=(endpoint&&) noexcept;
+  endpoint(const endpoint&) = delete;
+  endpoint& operator=(const endpoint&) = delete;
+  ~endpoint();
+
+  bool open(std::string_view name, const type_fingerprint& type, const ring_options& options,
+            bool as_sender, bool as_receiver, std::error_code& ec);
+
+  // Sending: claim space for `length` bytes (waiting per `mode` under the block policy),
+  // write into frame.data, then commit (publish) or abandon.
+  bool claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec);
+  void commit(frame_ref& frame, std::size_t length) noexcept;
+  void abandon(frame_ref& frame) noexcept;
+  bool send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec);
+
+  // Receiving: acquire the next frame (waiting per `mode`), read it in place, release it.
+  bool acquire(wait_mode mode, frame_ref& frame, std::error_code& ec);
+  /// Under overwrite: whether the acquired frame is still intact (not yet overwritten).
+  bool intact(const frame_ref& frame) const noexcept;
+  void release(frame_ref& frame) noexcept;
+
+  std::uint32_t receiver_count() const noexcept;
+  bool wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec);
+  channel_stats stats() const noexcept;
+  std::uint64_t lost() const noexcept { return lost_; }
+  /// Counts messages a caller found overwritten (overwrite policy).
+  void count_lost(std::uint64_t n) noexcept { lost_ += n; }
+  std::size_t max_message_size() const noexcept { return max_message_; }
+  bool is_open() const noexcept { return base_ != nullptr && !closed_; }
+  const std::string& name() const noexcept { return segment_.name(); }
+  /// This endpoint's sender slot id (1-based; 0 when not a sender).
+  std::uint32_t sender_id() const noexcept { return sender_id_; }
+  void close() noexcept;
+
+ private:
+  // Layout access.
+  ring_control& control() const noexcept { return *reinterpret_cast<ring_control*>(base_); }
+  sender_slot& sender_at(std::uint32_t id) const noexcept;  // id is 1-based
+  receiver_slot& receiver_at(std::uint32_t index) const noexcept;
+  frame_entry& entry_at(std::uint64_t position) const noexcept;
+  std::byte* data_at(std::uint64_t position) const noexcept;
+
+  bool check_open(bool want_sender, bool want_receiver, std::error_code& ec) const;
+  bool connect_sender(std::error_code& ec);
+  bool connect_receiver(std::error_code& ec);
+  void release_sender_slot() noexcept;
+  void release_receiver_slot() noexcept;
+
+  // Sender internals.
+  bool claim_units(std::uint32_t units, frame_state initial, wait_mode mode,
+                   std::uint64_t& start, std::error_code& ec);
+  void help_record(std::uint64_t tail) noexcept;
+  bool has_space(std::uint64_t end, std::uint32_t need) noexcept;
+  std::uint64_t min_receiver_position(bool evict_dead) noexcept;
+  void abandon_claim_of(std::uint32_t sender_id) noexcept;
+
+  // Receiver internals.
+  enum class peek_result { ready, empty, in_progress, corrupt };
+  peek_result peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept;
+  void skip_lapped() noexcept;
+  void handle_stall(std::uint32_t claimer) noexcept;
+  void advance(std::uint64_t new_position) noexcept;
+
+  bool wait_until(wait_mode mode, std::chrono::steady_clock::time_point& next_stall_check,
+                  std::error_code& ec, const char* what);
+
+  segment segment_;
+  std::byte* base_ = nullptr;  // body
+  ring_layout layout_{};
+  ring_options options_{};
+  std::size_t max_message_ = 0;
+  std::uint64_t token_ = 0;
+  std::uint32_t sender_id_ = 0;       // 1-based slot id, 0 = not a sender
+  std::int32_t receiver_index_ = -1;  // -1 = not a receiver
+  std::uint64_t read_position_ = 0;   // receiver's next frame (units)
+  std::uint64_t cached_min_ = 0;      // sender's cached slowest-receiver position
+  std::uint64_t lost_ = 0;
+  std::vector<std::uint32_t> expected_seq_;  // per sender id, overwrite-mode loss counting
+  bool closed_ = false;
+};
+
+}  // namespace coipc::detail
