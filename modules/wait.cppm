@@ -10,39 +10,42 @@
 // ---- The park/wake protocol and why it cannot lose a wake-up ----------------------------
 //
 // Each direction (receivers waiting for data, senders waiting for space) has a wait_cell
-// in shared memory: `epoch` (the futex word) and `parked` (how many are parked or about to
-// park). A waiter, after its spin stage found nothing:
+// in shared memory. Its futex word packs an epoch with a "waiters" bit:
+// word = epoch << 1 | waiters. A waiter, after its spin stage found nothing:
 //
-//     parked.fetch_add(1, relaxed)          (A)
-//     atomic_thread_fence(seq_cst)          (F1)
-//     e = epoch.load(acquire)               (E)
-//     if (!ready()) futex_wait(&epoch, e)   (R: re-check; sleeps only while epoch == e)
-//     parked.fetch_sub(1, relaxed)
+//     v = word.fetch_or(1)                      (A: announce; v | 1 is what it sleeps on)
+//     atomic_thread_fence(seq_cst)              (F1)
+//     if (!ready()) futex_wait(&word, v | 1)    (R: re-check; sleeps only while unchanged)
 //
 // A notifier, after making the condition true with a release store (S):
 //
-//     atomic_thread_fence(seq_cst)          (F2)
-//     if (parked.load(relaxed) != 0)        (P)
-//       { epoch.fetch_add(1, release); futex_wake(&epoch, all); }
+//     atomic_thread_fence(seq_cst)              (F2)
+//     v = word.load()                           (P)
+//     while (v & 1)                             (someone announced since the last wake)
+//       if (word.CAS(v, (v + 2) & ~1)) { futex_wake(&word, all); break; }
 //
 // F1 and F2 are seq_cst fences, so one precedes the other in the single total order:
-//   - F1 before F2: P (after F2) sees A (before F1), so the notifier bumps the epoch and
-//     wakes. The waiter read the epoch at E either before the bump (then futex_wait finds
-//     the word changed and returns at once, or is asleep and gets woken: the kernel checks
-//     the word and queues the waiter atomically) or after it (then its acquire of the
-//     epoch pairs with the release bump, S is visible, and R sees the condition true).
-//   - F2 before F1: R (after F1) sees S (before F2), so the waiter does not sleep.
-// Either way no waiter sleeps through a notification. While nobody is parked the notifier
-// pays one fence and one load, and never a syscall: wake-ups are issued only when someone
-// really sleeps. `parked` is relaxed at A and P because the fences give the ordering, and
-// relaxed at the decrement because a notifier that still sees the old count only issues
-// one needless wake.
+//   - F1 before F2: P sees A or a later value of the word. If the bit is still set, this
+//     notifier bumps the epoch and wakes all. If it is clear, another notifier bumped the
+//     epoch (and woke all) after A. Either way the word differs from v | 1 after A, so the
+//     waiter's futex_wait returns at once, or the waiter was already queued and is woken
+//     (the kernel checks the word and queues the waiter atomically). It then loops and
+//     re-checks, with a new announcement if it must wait again.
+//   - F2 before F1: R (after F1) sees S, so the waiter does not sleep.
+// Either way no waiter sleeps through a notification.
+//
+// Cost: while nobody waits, a notifier pays one fence and one load and never a syscall.
+// Once woken, waiters stay "un-announced" until one of them waits again, so a burst of
+// notifications issues one FUTEX_WAKE, not one per message (with 4 processes on 2 cores a
+// woken waiter may take a while to run, and a per-message count would wake it again and
+// again). `parked` counts waiters inside futex_wait, for observation only.
 module;
 #include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 export module coipc:wait;
 import :platform;
 
@@ -89,11 +92,11 @@ export namespace coipc::detail {
 
 /// One direction's park/wake state, in shared memory. See the protocol above.
 struct wait_cell {
-  std::atomic<std::uint32_t> epoch;   ///< the futex word; bumped by notifiers
-  std::atomic<std::uint32_t> parked;  ///< waiters parked or about to park
+  std::atomic<std::uint32_t> word;    ///< the futex word: epoch << 1 | waiters
+  std::atomic<std::uint32_t> parked;  ///< waiters inside futex_wait now (a gauge)
 };
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
-static_assert(sizeof(wait_cell) == 8);
+static_assert(std::is_standard_layout_v<wait_cell> && sizeof(wait_cell) == 8);
 
 /// Per-segment counters of futex syscalls issued (slow path only).
 struct futex_counters {
@@ -106,32 +109,35 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);  // F2: pairs with F1 in park_once
   // Relaxed: ordered by the fences (see the protocol essay above).
-  if (cell.parked.load(std::memory_order_relaxed) != 0) {
-    cell.epoch.fetch_add(1, std::memory_order_release);  // SYNC POINT: epoch bump -> E
-    // Relaxed: a statistic, read by benchmarks after the run.
-    counters.wakes.fetch_add(1, std::memory_order_relaxed);
-    platform::park_wake(cell.epoch, INT_MAX);
+  std::uint32_t v = cell.word.load(std::memory_order_relaxed);
+  while (v & 1u) {
+    // Release: a waiter that reads the new epoch sees our condition (SYNC POINT: wake).
+    if (cell.word.compare_exchange_weak(v, (v + 2u) & ~1u, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+      // Relaxed: a statistic, read by benchmarks after the run.
+      counters.wakes.fetch_add(1, std::memory_order_relaxed);
+      platform::park_wake(cell.word, INT_MAX);
+      break;
+    }
   }
 }
 
-/// The waiter's side, once: parks unless `ready()` holds after announcing itself. Returns
-/// true when it found the condition ready without sleeping.
+/// The waiter's side, once: parks unless `ready()` holds after announcing itself, for at
+/// most `timeout`. Returns true when it found the condition ready without sleeping.
+/// Callers loop: a return says nothing about the condition.
 template <class Ready>
 bool park_once(wait_cell& cell, futex_counters& counters, Ready&& ready,
                std::optional<std::chrono::nanoseconds> timeout) noexcept {
-  // Relaxed: the seq_cst fence right after orders it (A before F1).
-  cell.parked.fetch_add(1, std::memory_order_relaxed);
+  // Acquire: pairs with a notifier's release CAS (SYNC POINT: wake).
+  const std::uint32_t v = cell.word.fetch_or(1u, std::memory_order_acquire) | 1u;
   std::atomic_thread_fence(std::memory_order_seq_cst);  // F1: pairs with F2 in notify_parked
-  const std::uint32_t e = cell.epoch.load(std::memory_order_acquire);  // SYNC POINT: epoch bump -> E
-  bool was_ready = ready();
-  if (!was_ready) {
-    // Relaxed: a statistic, read by benchmarks after the run.
-    counters.waits.fetch_add(1, std::memory_order_relaxed);
-    platform::park_wait(cell.epoch, e, timeout);
-  }
-  // Relaxed: a notifier that misses the decrement only issues one needless wake.
-  cell.parked.fetch_sub(1, std::memory_order_relaxed);
-  return was_ready;
+  if (ready()) return true;
+  // Relaxed: statistics and a gauge, never used for decisions.
+  counters.waits.fetch_add(1, std::memory_order_relaxed);
+  cell.parked.fetch_add(1, std::memory_order_relaxed);
+  platform::park_wait(cell.word, v, timeout);
+  cell.parked.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a gauge
+  return false;
 }
 
 }  // namespace coipc::detail

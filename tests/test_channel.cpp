@@ -36,7 +36,7 @@ struct cleanup {
 };
 }  // namespace
 
-TEST_CASE("route: every receiver gets every message, in order") {
+TEST_CASE("route: every receiver gets every message - in order") {
   std::string name = coipc_test::unique_name("route");
   cleanup c{name};
   coipc::route<Reading> tx(name, coipc::role::sender);
@@ -119,7 +119,7 @@ TEST_CASE("a blocked sender resumes when the receiver catches up") {
   consumer.join();
 }
 
-TEST_CASE("bytes: variable sizes from 0 to the maximum, and too-large messages") {
+TEST_CASE("bytes: variable sizes from 0 to the maximum - and too-large messages") {
   std::string name = coipc_test::unique_name("bytes");
   cleanup c{name};
   coipc::channel_options o;
@@ -149,7 +149,7 @@ TEST_CASE("bytes: variable sizes from 0 to the maximum, and too-large messages")
   CHECK(rx.recv().text() == "hello");
 }
 
-TEST_CASE("zero copy: loan, commit, abandon, view") {
+TEST_CASE("zero copy: loan - commit - abandon - view") {
   std::string name = coipc_test::unique_name("zc");
   cleanup c{name};
   coipc::route<Pose> tx(name, coipc::role::sender);
@@ -191,7 +191,7 @@ TEST_CASE("zero copy: loan, commit, abandon, view") {
   CHECK(v.text() == "in place");
 }
 
-TEST_CASE("channel: many senders, one shared order, per-sender order kept") {
+TEST_CASE("channel: many senders - one shared order - per-sender order kept") {
   std::string name = coipc_test::unique_name("mpmc");
   cleanup c{name};
   coipc::channel_options o;
@@ -225,7 +225,7 @@ TEST_CASE("channel: many senders, one shared order, per-sender order kept") {
   }
 }
 
-TEST_CASE("overwrite: the sender never waits, a lagging receiver counts what it lost") {
+TEST_CASE("overwrite: the sender never waits - a lagging receiver counts what it lost") {
   std::string name = coipc_test::unique_name("ovw");
   cleanup c{name};
   coipc::channel_options o;
@@ -246,7 +246,7 @@ TEST_CASE("overwrite: the sender never waits, a lagging receiver counts what it 
   CHECK(received + rx.lost() == 1000);
 }
 
-TEST_CASE("bad input: second route sender, type mismatch, wrong role, use after close") {
+TEST_CASE("bad input: second route sender - type mismatch - wrong role - use after close") {
   std::string name = coipc_test::unique_name("bad");
   cleanup c{name};
   coipc::route<Reading> tx(name, coipc::role::sender);

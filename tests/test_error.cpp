@@ -17,7 +17,7 @@ TEST_CASE("coipc errors have their own category with readable messages") {
   CHECK(std::error_code(999, coipc::error_category()).message().find("999") != std::string::npos);
 }
 
-TEST_CASE("error_code overloads set last_error_message, throwing ones carry it") {
+TEST_CASE("error_code overloads set last_error_message - throwing ones carry it") {
   std::error_code ec;
   CHECK_FALSE(coipc::validate_name("bad/name", ec));
   CHECK(ec == coipc::errc::invalid_name);

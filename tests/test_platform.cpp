@@ -27,7 +27,7 @@ COIPC_CHILD(report_identity_and_sleep) {
   for (;;) ::pause();
 }
 
-TEST_CASE("process identity: alive, dead (even unreaped) and recycled pids") {
+TEST_CASE("process identity: alive - dead (even unreaped) and recycled pids") {
   auto me = platform::this_process();
   CHECK(me.pid == static_cast<std::uint32_t>(::getpid()));
   CHECK(me.start_time > 0);
@@ -59,7 +59,7 @@ TEST_CASE("process identity: alive, dead (even unreaped) and recycled pids") {
   coipc::remove_segment(name);
 }
 
-TEST_CASE("park_wait returns at once when the value moved, and times out") {
+TEST_CASE("park_wait returns at once when the value moved - and times out") {
   std::atomic<std::uint32_t> word{5};
   CHECK(platform::park_wait(word, 4, 1s) == platform::park_result::value_changed);
   auto t0 = std::chrono::steady_clock::now();

@@ -186,7 +186,7 @@ TEST_CASE("a geometry mismatch names both geometries") {
   CHECK(coipc::last_error_message().find("max message 512 B") != std::string::npos);
 }
 
-TEST_CASE("hostile segments are refused, never read out of bounds") {
+TEST_CASE("hostile segments are refused - never read out of bounds") {
   std::string name = coipc_test::unique_name("hostile");
   segment_cleanup cleanup{name};
   std::error_code ec;
@@ -268,7 +268,7 @@ TEST_CASE("channel names are validated") {
   }
 }
 
-TEST_CASE("permissions are exactly what was asked, whatever the umask") {
+TEST_CASE("permissions are exactly what was asked - whatever the umask") {
   mode_t old_umask = ::umask(077);
   struct expectation {
     coipc::access access;
