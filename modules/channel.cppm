@@ -319,10 +319,8 @@ class basic_channel {
         }
         std::memcpy(&out, f.data, sizeof(T));
       }
-      const bool ok = ep_.intact(f);
-      ep_.release(f);
-      if (ok) return true;
-      ep_.count_lost(1);  // overwritten while we copied it: lost, try the next one
+      if (ep_.release(f)) return true;
+      // Overwritten while we copied it (overwrite policy): counted lost; take the next.
     }
   }
 

@@ -502,7 +502,13 @@ bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::
   const std::uint32_t units = units_for(length);
   std::uint64_t start = 0;
   if (!claim_units(units, frame_state::claimed, mode, start, ec)) return false;
-  frame = {start, units, static_cast<std::uint32_t>(length), sender_id_, data_at(start)};
+  if (options_.policy == overflow_policy::overwrite) {
+    // Orders our tail CAS before every write into the frame, so that a receiver that reads
+    // any of those writes and then (after an acquire fence) the tail sees the claim and
+    // knows its copy is torn (see intact()).
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  frame = {start, units, static_cast<std::uint32_t>(length), sender_id_, 0, data_at(start)};
   return true;
 }
 
@@ -592,10 +598,18 @@ void endpoint::advance(std::uint64_t new_position) noexcept {
 
 endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
   ring_control& ctl = control();
+  // Under overwrite, whether the frame at r may have been overwritten since we looked at
+  // it: then what looked inconsistent was a lap in progress, not corruption. The fence
+  // orders our reads of the entry before the tail load (see claim()'s release fence).
+  auto lapped = [&](std::uint64_t r) {
+    if (options_.policy != overflow_policy::overwrite) return false;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    // Relaxed: ordered by the fence above.
+    return tail_word::end(ctl.tail.load(std::memory_order_relaxed)) > r + layout_.units;
+  };
   for (;;) {
     const std::uint64_t r = read_position_;
-    if (options_.policy == overflow_policy::overwrite &&
-        tail_word::end(ctl.tail.load(std::memory_order_acquire)) > r + layout_.units) {
+    if (lapped(r)) {
       skip_lapped();
       continue;
     }
@@ -605,27 +619,22 @@ endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progres
     switch (relation(stamp::tag(e), tag)) {
       case lap_relation::same: {
         const std::uint32_t units = stamp::units(e);
-        if (units == 0 || (r & (layout_.units - 1)) + units > layout_.units) return peek_result::corrupt;
-        switch (stamp::state(e)) {
-          case frame_state::published: {
-            // Relaxed: ordered by the stamp's acquire above.
-            const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
-            const auto length = static_cast<std::uint32_t>(info);
-            if (length > std::uint64_t{units} * unit_bytes || length > max_message_) {
-              return peek_result::corrupt;
-            }
-            frame = {r, units, length, stamp::sender(e), data_at(r)};
-            if (options_.policy == overflow_policy::overwrite) {
-              const std::uint32_t s = frame.sender;
-              const auto seq = static_cast<std::uint32_t>(info >> 32);
-              if (s < expected_seq_.size()) {
-                const std::uint32_t gap = seq - expected_seq_[s];
-                if (gap < (1u << 31)) lost_ += gap;
-                expected_seq_[s] = seq + 1;
-              }
-            }
+        const frame_state state = stamp::state(e);
+        // Relaxed: ordered by the stamp's acquire above.
+        const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
+        const auto length = static_cast<std::uint32_t>(info);
+        const bool bad_units = units == 0 || (r & (layout_.units - 1)) + units > layout_.units;
+        const bool bad_length = state == frame_state::published &&
+                                (length > std::uint64_t{units} * unit_bytes || length > max_message_);
+        if (bad_units || bad_length) {
+          if (lapped(r)) continue;
+          return peek_result::corrupt;
+        }
+        switch (state) {
+          case frame_state::published:
+            frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32),
+                     data_at(r)};
             return peek_result::ready;
-          }
           case frame_state::padding:
           case frame_state::abandoned:
             advance(r + units);
@@ -636,9 +645,16 @@ endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progres
         }
         return peek_result::corrupt;
       }
-      case lap_relation::ahead:
-        skip_lapped();  // lapped (overwrite policy)
+      case lap_relation::ahead: {
+        // A later lap's frame at r: lapped. Impossible under block (senders wait for us)
+        // and impossible at or beyond the tail: there it is garbage.
+        if (options_.policy == overflow_policy::block ||
+            r >= tail_word::end(ctl.tail.load(std::memory_order_acquire))) {
+          return peek_result::corrupt;
+        }
+        skip_lapped();
         continue;
+      }
       case lap_relation::behind: {
         const std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
         if (tail_word::end(t) > r) {
@@ -733,10 +749,23 @@ bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
   }
 }
 
-void endpoint::release(frame_ref& frame) noexcept {
-  if (!frame || receiver_index_ < 0) return;
+bool endpoint::release(frame_ref& frame) noexcept {
+  if (!frame || receiver_index_ < 0) return false;
+  bool was_intact = true;
+  if (options_.policy == overflow_policy::overwrite) {
+    // Loss accounting only for frames known intact: an overwritten frame's info may
+    // already be another frame's (the check comes after every read of it). An overwritten
+    // frame is counted by the gap before its sender's next intact frame.
+    was_intact = intact(frame);
+    if (was_intact && frame.sender < expected_seq_.size()) {
+      const std::uint32_t gap = frame.seq - expected_seq_[frame.sender];
+      if (gap < (1u << 31)) lost_ += gap;  // else: older than the baseline (see connect)
+      expected_seq_[frame.sender] = frame.seq + 1;
+    }
+  }
   if (frame.position == read_position_) advance(frame.position + frame.units);
   frame = {};
+  return was_intact;
 }
 
 }  // namespace coipc::detail

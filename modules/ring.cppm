@@ -164,6 +164,7 @@ struct frame_ref {
   std::uint32_t units = 0;
   std::uint32_t length = 0;
   std::uint32_t sender = 0;    ///< slot id of its sender (1-based)
+  std::uint32_t seq = 0;       ///< the sender's sequence number (received frames)
   std::byte* data = nullptr;
   explicit operator bool() const noexcept { return data != nullptr; }
 };
@@ -204,14 +205,14 @@ class endpoint {
   bool acquire(wait_mode mode, frame_ref& frame, std::error_code& ec);
   /// Under overwrite: whether the acquired frame is still intact (not yet overwritten).
   bool intact(const frame_ref& frame) const noexcept;
-  void release(frame_ref& frame) noexcept;
+  /// Moves past the frame. Returns whether it was intact when released (always under
+  /// block); under overwrite, an overwritten frame counts as lost.
+  bool release(frame_ref& frame) noexcept;
 
   std::uint32_t receiver_count() const noexcept;
   bool wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec);
   channel_stats stats() const noexcept;
   std::uint64_t lost() const noexcept { return lost_; }
-  /// Counts messages a caller found overwritten (overwrite policy).
-  void count_lost(std::uint64_t n) noexcept { lost_ += n; }
   std::size_t max_message_size() const noexcept { return max_message_; }
   bool is_open() const noexcept { return base_ != nullptr && !closed_; }
   const std::string& name() const noexcept { return segment_.name(); }
