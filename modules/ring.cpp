@@ -145,6 +145,8 @@ endpoint& endpoint::operator=(endpoint&& o) noexcept {
     cached_min_ = o.cached_min_;
     lost_ = o.lost_;
     expected_seq_ = std::move(o.expected_seq_);
+    recv_stall_at_ = o.recv_stall_at_;
+    send_stall_at_ = o.send_stall_at_;
     closed_ = std::exchange(o.closed_, false);
   }
   return *this;
@@ -421,7 +423,6 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
   ring_control& ctl = control();
   sender_slot& me = sender_at(sender_id_);
   spin_wait backoff(options_.spin);
-  std::optional<std::chrono::steady_clock::time_point> stall_at;
   for (;;) {
     std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
     help_record(t);
@@ -433,24 +434,27 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
     const frame_state state = pad ? frame_state::padding : initial;
 
     if (options_.policy == overflow_policy::block && !has_space(end, claim_units)) {
+      // The stall clock runs across calls (try_send polling from coipc.asio included):
+      // a receiver that holds the ring for longer than stall_timeout is checked for life.
+      auto now = std::chrono::steady_clock::now();
+      if (!send_stall_at_) {
+        send_stall_at_ = now + options_.stall_timeout;
+      } else if (now >= *send_stall_at_) {
+        cached_min_ = min_receiver_position(true);  // evicts dead receivers
+        send_stall_at_ = now + options_.stall_timeout;
+        continue;
+      }
       if (mode.kind == wait_mode::none) {
         return detail::fail(ec, errc::would_block, fmt::format("channel '{}': ring full", name()));
       }
       if (backoff.spin()) continue;
-      auto now = std::chrono::steady_clock::now();
       if (mode.kind == wait_mode::until && now >= mode.deadline) {
         return detail::fail(ec, errc::timeout,
                             fmt::format("channel '{}': no space for the message in time (a "
                                         "receiver is behind)",
                                         name()));
       }
-      if (!stall_at) stall_at = now + options_.stall_timeout;
-      if (now >= *stall_at) {
-        cached_min_ = min_receiver_position(true);  // evicts dead receivers
-        stall_at = now + options_.stall_timeout;
-        continue;
-      }
-      std::chrono::nanoseconds slice = *stall_at - now;
+      std::chrono::nanoseconds slice = *send_stall_at_ - now;
       if (auto left = time_left(mode)) slice = std::min(slice, *left);
       park_once(ctl.space_wait, ctl.futex,
                 [&] { return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units); },
@@ -486,6 +490,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       notify_parked(ctl.data_wait, ctl.futex);
       continue;  // now claim the frame itself at the start of the next lap
     }
+    send_stall_at_.reset();
     start = end;
     return true;
   }
@@ -704,49 +709,81 @@ bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
   if (!check_open(false, true, ec)) return false;
   ring_control& ctl = control();
   spin_wait backoff(options_.spin);
-  std::optional<std::chrono::steady_clock::time_point> stall_at;
   for (;;) {
     std::uint32_t by = 0;
     switch (peek(frame, by)) {
-      case peek_result::ready: return true;
+      case peek_result::ready:
+        recv_stall_at_.reset();
+        return true;
       case peek_result::corrupt:
         return detail::fail(ec, errc::corrupt_segment,
                             fmt::format("channel '{}': corrupt frame at position {}", name(),
                                         read_position_));
       case peek_result::empty:
-        stall_at.reset();
+        recv_stall_at_.reset();
         break;
       case peek_result::in_progress: break;
+    }
+    std::optional<std::chrono::nanoseconds> slice;
+    auto now = std::chrono::steady_clock::now();
+    if (by != 0) {
+      // A claim is in progress at our position. The stall clock runs across calls
+      // (try_recv polling from coipc.asio included); past stall_timeout, check the claimer.
+      if (!recv_stall_at_) {
+        recv_stall_at_ = now + options_.stall_timeout;
+      } else if (now >= *recv_stall_at_) {
+        handle_stall(by);
+        recv_stall_at_ = now + options_.stall_timeout;
+        continue;
+      }
+      slice = *recv_stall_at_ - now;
     }
     if (mode.kind == wait_mode::none) {
       return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", name()));
     }
     if (backoff.spin()) continue;
-    auto now = std::chrono::steady_clock::now();
     if (mode.kind == wait_mode::until && now >= mode.deadline) {
       return detail::fail(ec, errc::timeout, fmt::format("channel '{}': no message in time", name()));
     }
-    std::optional<std::chrono::nanoseconds> slice;
-    if (by != 0) {  // a claim is in progress: bound the wait by the stall check
-      if (!stall_at) stall_at = now + options_.stall_timeout;
-      if (now >= *stall_at) {
-        handle_stall(by);
-        stall_at = now + options_.stall_timeout;
-        continue;
-      }
-      slice = *stall_at - now;
-    }
     if (auto left = time_left(mode)) slice = slice ? std::min(*slice, *left) : *left;
-    const std::uint64_t r = read_position_;
     park_once(ctl.data_wait, ctl.futex,
-              [&] {
-                const std::uint64_t e = entry_at(r).stamp.load(std::memory_order_acquire);
-                const auto rel = relation(stamp::tag(e), stamp::tag_of_lap(r / layout_.units));
-                return (rel == lap_relation::same && stamp::state(e) != frame_state::claimed) ||
-                       rel == lap_relation::ahead;
-              },
-              slice);
+              [&] { return receive_readiness() == readiness::ready; }, slice);
   }
+}
+
+endpoint::readiness endpoint::receive_readiness() const noexcept {
+  const std::uint64_t r = read_position_;
+  // Acquire: pairs with the publishing release (SYNC POINT: frame publish).
+  const std::uint64_t e = entry_at(r).stamp.load(std::memory_order_acquire);
+  switch (relation(stamp::tag(e), stamp::tag_of_lap(r / layout_.units))) {
+    case lap_relation::same:
+      return stamp::state(e) == frame_state::claimed ? readiness::in_progress : readiness::ready;
+    case lap_relation::ahead:
+      return readiness::ready;  // lapped or garbage: the next call finds out which
+    case lap_relation::behind:
+      break;
+  }
+  const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_acquire));
+  return end > r ? readiness::in_progress : readiness::waiting;
+}
+
+endpoint::readiness endpoint::send_readiness(std::size_t length) const noexcept {
+  if (options_.policy == overflow_policy::overwrite) return readiness::ready;
+  const std::uint32_t units = units_for(length);
+  ring_control& ctl = control();
+  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+  const std::uint64_t index = end & (layout_.units - 1);
+  // With a wrap, the padding and the frame both need room.
+  const std::uint64_t need = index + units > layout_.units ? layout_.units - index + units : units;
+  std::uint64_t lowest = end;
+  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+    const receiver_slot& slot = receiver_at(i);
+    const std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
+    if (o == 0 || (o & owner_token::connecting_bit)) continue;
+    lowest = std::min(lowest, slot.position.load(std::memory_order_acquire));  // SYNC POINT: receiver release
+  }
+  // A full ring is "in progress": the receivers may free space, or be dead (stall check).
+  return end + need <= lowest + layout_.units ? readiness::ready : readiness::in_progress;
 }
 
 bool endpoint::release(frame_ref& frame) noexcept {

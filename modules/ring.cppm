@@ -209,6 +209,21 @@ class endpoint {
   /// block); under overwrite, an overwritten frame counts as lost.
   bool release(frame_ref& frame) noexcept;
 
+  // Readiness, for a waiter on another thread (coipc.asio): reads shared memory and state
+  // that does not change while no receive (send) call runs on this endpoint.
+  enum class readiness {
+    ready,        ///< a call now would make progress
+    waiting,      ///< nothing to do until a peer acts (park without a timeout)
+    in_progress,  ///< a peer is mid-way (claim unpublished, ring full): park at most stall_timeout
+  };
+  readiness receive_readiness() const noexcept;
+  readiness send_readiness(std::size_t length) const noexcept;
+  wait_cell& data_cell() const noexcept { return control().data_wait; }
+  wait_cell& space_cell() const noexcept { return control().space_wait; }
+  futex_counters& counters() const noexcept { return control().futex; }
+  std::chrono::nanoseconds stall_timeout() const noexcept { return options_.stall_timeout; }
+  bool is_receiver() const noexcept { return receiver_index_ >= 0; }
+
   std::uint32_t receiver_count() const noexcept;
   bool wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec);
   channel_stats stats() const noexcept;
@@ -264,6 +279,9 @@ class endpoint {
   std::uint64_t cached_min_ = 0;      // sender's cached slowest-receiver position
   std::uint64_t lost_ = 0;
   std::vector<std::uint32_t> expected_seq_;  // per sender id, overwrite-mode loss counting
+  // When to check a stalled peer's life (a claim unpublished at our position; the ring
+  // full): these clocks run across calls, so that polling with try_ calls checks too.
+  std::optional<std::chrono::steady_clock::time_point> recv_stall_at_, send_stall_at_;
   bool closed_ = false;
 };
 

@@ -214,11 +214,15 @@ TEST_CASE("a sender killed between claim and publish: receivers go on") {
 // ---- chaos: senders killed at random instants, restarted, re-attaching ---------------------
 
 COIPC_CHILD(chaos_sender) {
-  // args: name. Sends self-checking messages of random sizes until killed.
+  // args: name, round. Sends self-checking messages of random sizes until killed; raises
+  // the ".sent" flag to `round` once its first message is out.
   coipc::route<coipc::bytes> tx(args[0], coipc::role::sender, small_ring());
+  flag sent(args[0] + ".sent");
+  const auto round = static_cast<std::uint32_t>(std::stoul(args[1]));
   std::mt19937 rng(static_cast<unsigned>(::getpid()));
   std::vector<std::byte> buf;
   for (std::uint32_t seq = 0;; ++seq) {
+    if (seq == 1) sent.raise(round);
     make_checked(buf, seq, 12 + rng() % 1000);
     if (rng() % 4 == 0) {
       // Zero copy half of the time: killed in the middle of writing in place.
@@ -258,10 +262,15 @@ TEST_CASE("chaos: senders SIGKILLed at random instants - receivers see only whol
   ready.raise(0);
   auto rx2 = coipc_test::spawn("chaos_receiver", {name});
   REQUIRE(ready.wait_for(1, 30s));
+  cleanup cs{name + ".sent"};
+  flag sent(name + ".sent");
   std::mt19937 rng(12345);
-  for (int round = 0; round < 25; ++round) {
-    auto tx = coipc_test::spawn("chaos_sender", {name});
-    std::this_thread::sleep_for(std::chrono::microseconds(1000 + rng() % 20000));
+  for (std::uint32_t round = 1; round <= 25; ++round) {
+    auto tx = coipc_test::spawn("chaos_sender", {name, std::to_string(round)});
+    // Killed at a random instant once it is sending (its start-up time varies a lot
+    // between the default and the sanitizer builds).
+    REQUIRE(sent.wait_for(round, 30s));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 10000));
     tx.kill9();
     tx.wait();
   }
