@@ -55,6 +55,9 @@ park_result park_wait_any(std::span<const park_target> targets,
 /// True when park_wait_any uses futex_waitv on this kernel.
 bool has_wait_any() noexcept;
 
+/// Makes park_wait_any use its fallback as on a kernel without futex_waitv (for tests).
+void force_wait_any_fallback(bool on) noexcept;
+
 /// A short CPU pause in a spin loop (`pause` on x86, `yield` on Arm).
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,11 +1,48 @@
-// Module coipc.asio: coipc for Asio services (C++20 coroutines and completion tokens).
+// Module coipc.asio: coipc channels in Asio services.
 //
-// The awaitable recv/send and the waiter thread arrive with the data path; for now this
-// module establishes the build contract: it includes Asio in its global fragment and is
-// built with ASIO_STANDALONE, ASIO_HAS_CO_AWAIT and ASIO_HAS_STD_COROUTINE, which the
-// coipc::asio target exports to every consumer.
+//     coipc::async_route<Reading> rx(io.get_executor(), "telemetry", coipc::role::receiver);
+//     Reading r = co_await rx.recv();                     // asio::awaitable
+//     rx.async_recv([](std::error_code ec, Reading r) { ... });   // any completion token
+//
+// How it works:
+//   - An operation first tries the channel at once. When a message (or space) is there it
+//     completes without a syscall, without another thread and without parking: the
+//     completion is posted to the handler's executor (never invoked inline).
+//   - Otherwise it registers with the process's one waiter (waiter.cpp): a dedicated
+//     thread that spins briefly, then announces itself on the futex words of every channel
+//     with pending operations (so that senders wake it only when it really sleeps) and
+//     parks on all of them at once (futex_waitv; a polling fallback on older kernels). When
+//     a channel is ready it posts the operation back to its handler's executor, which
+//     performs it there. io_context threads never spin or block in coipc.
+//   - Asio's rules for asynchronous operations hold: async_initiate, completion through the
+//     handler's associated executor and never inline, outstanding work while pending, the
+//     associated allocator for the operation's state, per-operation cancellation through
+//     the associated cancellation slot (the aborted completion is posted, and a cancelled
+//     recv consumes no message).
+//   - close() completes pending operations with coipc::errc::closed; destroying the
+//     io_context with operations pending destroys them without completing (no leak).
+//
+// One operation per direction at a time on an async channel (as with Asio sockets).
+// Completion signatures: recv `void(std::error_code, T)` (coipc::message for bytes), send
+// `void(std::error_code)`. For bytes, the payload of async_send must stay valid until the
+// operation completes (like asio::async_write's buffers).
 module;
 #include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 export module coipc.asio;
 export import coipc;
 
@@ -13,3 +50,360 @@ export namespace coipc::asio_support {
 /// The Asio version this module was built against (ASIO_VERSION, e.g. 102201 for 1.22.1).
 constexpr int asio_version = ASIO_VERSION;
 }  // namespace coipc::asio_support
+
+export namespace coipc::detail {
+
+/// A pending asynchronous operation, as the waiter sees it. Owned by exactly one of: the
+/// initiating call, the waiter's list, a function posted to the handler's executor.
+class async_op {
+ public:
+  enum class direction { receive, send };
+
+  async_op(endpoint& ep, direction dir, std::size_t send_length, const void* context) noexcept
+      : ep_(ep), dir_(dir), send_length_(send_length), context_(context) {}
+  async_op(const async_op&) = delete;
+  async_op& operator=(const async_op&) = delete;
+
+  /// Waiter, under its lock: whether the channel would let the operation progress now.
+  endpoint::readiness readiness() const noexcept {
+    if (!ep_.is_open()) return endpoint::readiness::ready;  // run() reports the close
+    return dir_ == direction::receive ? ep_.receive_readiness() : ep_.send_readiness(send_length_);
+  }
+  wait_cell& cell() const noexcept { return dir_ == direction::receive ? ep_.data_cell() : ep_.space_cell(); }
+  futex_counters& counters() const noexcept { return ep_.counters(); }
+  std::chrono::nanoseconds stall_timeout() const noexcept { return ep_.stall_timeout(); }
+  const endpoint* channel() const noexcept { return &ep_; }
+  const void* context() const noexcept { return context_; }
+
+  /// Posts the operation's next attempt to its handler's executor (ownership moves there).
+  virtual void post_run() = 0;
+  /// Posts its completion with `ec` (ownership moves there).
+  virtual void post_abort(std::error_code ec) = 0;
+  /// Destroys it without completing (its execution context is shutting down).
+  virtual void destroy() noexcept = 0;
+
+  /// Set by cancellation while an attempt is in flight.
+  std::atomic<bool> cancelled{false};
+
+ protected:
+  ~async_op() = default;
+
+ private:
+  endpoint& ep_;
+  direction dir_;
+  std::size_t send_length_;
+  const void* context_;
+};
+
+/// The process's waiter: one dedicated thread for all channels and all io_contexts.
+class waiter {
+ public:
+  static waiter& instance();
+
+  /// Takes ownership of a pending operation.
+  void add(async_op* op);
+  /// Cancels a pending operation: if it is still waiting, posts its completion with `ec`
+  /// and returns true; if an attempt is in flight, marks it cancelled and returns false.
+  bool cancel(async_op* op, std::error_code ec);
+  /// Posts completion with `ec` for every operation waiting on `channel`.
+  void cancel_channel(const endpoint* channel, std::error_code ec);
+  /// Destroys, without completing, every operation of `context` (its shutdown).
+  void shutdown_context(const void* context);
+  /// How many times the waiter thread has parked (for tests and the benchmark).
+  std::uint64_t parks() const noexcept;
+
+  ~waiter();
+
+ private:
+  waiter();
+  void run();
+  bool sweep_locked(bool& any_in_progress, std::chrono::nanoseconds& stall);
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// An Asio service per execution context: on the context's shutdown, destroys the
+/// operations that would complete on it.
+class op_registry_service : public ::asio::execution_context::service {
+ public:
+  using key_type = op_registry_service;
+  inline static ::asio::execution_context::id id;
+  explicit op_registry_service(::asio::execution_context& ctx) : service(ctx) {}
+  void shutdown() override { waiter::instance().shutdown_context(&context()); }
+};
+
+/// The operation for a handler: Attempt says what to try (recv or send) and how to
+/// complete. Allocated with the handler's associated allocator.
+template <class Handler, class IoExecutor, class State, class Attempt>
+class channel_op final : public async_op {
+ public:
+  using handler_executor = ::asio::associated_executor_t<Handler, IoExecutor>;
+  using result_type = typename Attempt::result_type;
+  using allocator_type = typename std::allocator_traits<
+      ::asio::associated_allocator_t<Handler>>::template rebind_alloc<channel_op>;
+
+  /// Starts an operation: completes it (posted) at once when the channel is ready, else
+  /// registers it with the waiter.
+  static void start(Handler&& handler, const IoExecutor& io, std::shared_ptr<State> state,
+                    Attempt attempt) {
+    allocator_type alloc(::asio::get_associated_allocator(handler));
+    channel_op* op = std::allocator_traits<allocator_type>::allocate(alloc, 1);
+    ::new (static_cast<void*>(op)) channel_op(std::move(handler), io, std::move(state), std::move(attempt));
+    if (auto result = op->attempt_.try_once(*op->state_)) {
+      op->post_complete(std::move(*result));
+      return;
+    }
+    op->connect_cancellation();
+    waiter::instance().add(op);
+  }
+
+  void post_run() override {
+    handler_executor ex = ex_;
+    ::asio::post(ex, runner{this});
+  }
+  void post_abort(std::error_code ec) override { post_complete(Attempt::failed(ec)); }
+  void destroy() noexcept override {
+    allocator_type alloc(alloc_);
+    this->~channel_op();
+    std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
+  }
+
+ private:
+  // Owns the operation while it is queued on an executor; destroys it if never run.
+  struct runner {
+    channel_op* op;
+    runner(channel_op* o) noexcept : op(o) {}
+    runner(runner&& o) noexcept : op(std::exchange(o.op, nullptr)) {}
+    runner& operator=(runner&&) = delete;
+    ~runner() {
+      if (op) op->destroy();
+    }
+    void operator()() { std::exchange(op, nullptr)->run(); }
+  };
+  struct completer {
+    channel_op* op;
+    result_type result;
+    completer(channel_op* o, result_type r) noexcept : op(o), result(std::move(r)) {}
+    completer(completer&& o) noexcept : op(std::exchange(o.op, nullptr)), result(std::move(o.result)) {}
+    completer& operator=(completer&&) = delete;
+    ~completer() {
+      if (op) op->destroy();
+    }
+    void operator()() { std::exchange(op, nullptr)->complete(std::move(result)); }
+  };
+
+  channel_op(Handler&& handler, const IoExecutor& io, std::shared_ptr<State> state, Attempt attempt)
+      : async_op(state->channel.endpoint(), Attempt::dir, attempt.send_length(),
+                 &context_of(::asio::get_associated_executor(handler, io), io)),
+        handler_(std::move(handler)),
+        ex_(::asio::get_associated_executor(handler_, io)),
+        io_work_(io),
+        handler_work_(ex_),
+        alloc_(::asio::get_associated_allocator(handler_)),
+        state_(std::move(state)),
+        attempt_(std::move(attempt)) {
+    // The context's shutdown must find our registry service (it destroys pending ops).
+    ::asio::use_service<op_registry_service>(context_of(ex_, io));
+  }
+
+  // The execution context whose shutdown ends the operation: the handler executor's, or
+  // the I/O executor's when the handler's has none (use_future's runs inline).
+  static ::asio::execution_context& context_of(const handler_executor& ex, const IoExecutor& io) {
+    if constexpr (::asio::can_query_v<const handler_executor&, ::asio::execution::context_t>) {
+      return ::asio::query(ex, ::asio::execution::context);
+    } else {
+      return ::asio::query(io, ::asio::execution::context);
+    }
+  }
+
+  void connect_cancellation() {
+    auto slot = ::asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) {
+      slot.template emplace<cancel_handler>(this);
+    }
+  }
+  struct cancel_handler {
+    channel_op* op;
+    explicit cancel_handler(channel_op* o) : op(o) {}
+    void operator()(::asio::cancellation_type type) {
+      if (type == ::asio::cancellation_type::none) return;
+      // Never completes from here: a waiting operation's completion is posted.
+      waiter::instance().cancel(op, ::asio::error::operation_aborted);
+    }
+  };
+
+  // On the handler's executor: try again, complete, or wait again.
+  void run() {
+    if (cancelled.load(std::memory_order_acquire)) {  // SYNC POINT: cancel flag
+      complete(Attempt::failed(::asio::error::operation_aborted));
+      return;
+    }
+    if (auto result = attempt_.try_once(*state_)) {
+      complete(std::move(*result));
+      return;
+    }
+    waiter::instance().add(this);
+  }
+
+  void post_complete(result_type result) {
+    handler_executor ex = ex_;
+    ::asio::post(ex, completer{this, std::move(result)});
+  }
+
+  // Frees the operation before invoking the handler (Asio's rule: the memory can be
+  // reused by the handler's next operation).
+  void complete(result_type result) {
+    auto slot = ::asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    Handler handler(std::move(handler_));
+    auto work = std::move(handler_work_);
+    destroy();
+    std::apply([&](auto&&... args) { std::move(handler)(std::forward<decltype(args)>(args)...); },
+               std::move(result));
+    (void)work;
+  }
+
+  Handler handler_;
+  handler_executor ex_;
+  ::asio::executor_work_guard<IoExecutor> io_work_;
+  ::asio::executor_work_guard<handler_executor> handler_work_;
+  allocator_type alloc_;
+  std::shared_ptr<State> state_;
+  Attempt attempt_;
+};
+
+}  // namespace coipc::detail
+
+export namespace coipc {
+
+/// A route or channel for Asio: the blocking API plus asynchronous recv and send.
+template <class T, detail::channel_kind Kind, class Executor = ::asio::any_io_executor>
+class basic_async_channel {
+ public:
+  using executor_type = Executor;
+  using channel_type = basic_channel<T, Kind>;
+  using send_type = typename channel_type::send_type;
+  using recv_type = typename channel_type::recv_type;
+
+  basic_async_channel(const executor_type& ex, std::string_view name, role r,
+                      const channel_options& options = {})
+      : ex_(ex), state_(std::make_shared<state>(name, r, options)) {}
+  template <class ExecutionContext>
+    requires std::is_convertible_v<ExecutionContext&, ::asio::execution_context&>
+  basic_async_channel(ExecutionContext& ctx, std::string_view name, role r,
+                      const channel_options& options = {})
+      : basic_async_channel(ctx.get_executor(), name, r, options) {}
+
+  basic_async_channel(basic_async_channel&&) noexcept = default;
+  basic_async_channel& operator=(basic_async_channel&& o) noexcept {
+    if (this != &o) {
+      close();
+      ex_ = std::move(o.ex_);
+      state_ = std::move(o.state_);
+    }
+    return *this;
+  }
+  ~basic_async_channel() { close(); }
+
+  executor_type get_executor() const noexcept { return ex_; }
+  /// The blocking API of the same connection (do not mix with a pending async call in
+  /// the same direction).
+  channel_type& channel() noexcept { return state_->channel; }
+
+  /// Receives the next message. Signature: void(std::error_code, recv_type).
+  template <class CompletionToken>
+  auto async_recv(CompletionToken&& token) {
+    return ::asio::async_initiate<CompletionToken, void(std::error_code, recv_type)>(
+        [](auto handler, const executor_type& ex, std::shared_ptr<state> st) {
+          detail::channel_op<std::decay_t<decltype(handler)>, executor_type, state, recv_attempt>::start(
+              std::move(handler), ex, std::move(st), recv_attempt{});
+        },
+        token, ex_, state_);
+  }
+
+  /// Sends a message, waiting for space under the block policy. Signature:
+  /// void(std::error_code).
+  template <class CompletionToken>
+  auto async_send(const send_type& value, CompletionToken&& token) {
+    return ::asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [](auto handler, const executor_type& ex, std::shared_ptr<state> st, send_type v) {
+          detail::channel_op<std::decay_t<decltype(handler)>, executor_type, state, send_attempt>::start(
+              std::move(handler), ex, std::move(st), send_attempt{v});
+        },
+        token, ex_, state_, value);
+  }
+
+  /// `co_await ch.recv()`: the next message, or std::system_error.
+  ::asio::awaitable<recv_type, executor_type> recv() {
+    return async_recv(::asio::use_awaitable_t<executor_type>{});
+  }
+  /// `co_await ch.send(v)`: suspends while the ring is full (block policy).
+  ::asio::awaitable<void, executor_type> send(const send_type& value) {
+    return async_send(value, ::asio::use_awaitable_t<executor_type>{});
+  }
+
+  /// Completes pending operations with errc::closed and leaves the channel (once no
+  /// attempt is in flight). Later operations complete with errc::closed.
+  void close() noexcept {
+    if (!state_) return;
+    state_->closed.store(true, std::memory_order_release);  // SYNC POINT: closed flag
+    detail::waiter::instance().cancel_channel(&state_->channel.endpoint(), make_error_code(errc::closed));
+  }
+
+ private:
+  struct state {
+    state(std::string_view name, role r, const channel_options& o) : channel(name, r, o) {}
+    channel_type channel;
+    std::atomic<bool> closed{false};
+  };
+
+  static std::error_code closed_error() { return make_error_code(errc::closed); }
+
+  struct recv_attempt {
+    static constexpr auto dir = detail::async_op::direction::receive;
+    using result_type = std::tuple<std::error_code, recv_type>;
+    std::size_t send_length() const noexcept { return 0; }
+    static result_type failed(std::error_code ec) { return {ec, recv_type{}}; }
+    std::optional<result_type> try_once(state& st) {
+      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error());  // SYNC POINT: closed flag
+      std::error_code ec;
+      auto v = st.channel.try_recv(ec);
+      if (ec == errc::would_block) return std::nullopt;
+      if (ec) return failed(ec);
+      return result_type{ec, std::move(*v)};
+    }
+  };
+
+  struct send_attempt {
+    static constexpr auto dir = detail::async_op::direction::send;
+    using result_type = std::tuple<std::error_code>;
+    send_type value;
+    std::size_t send_length() const noexcept {
+      if constexpr (channel_type::is_bytes) {
+        return value.size();
+      } else {
+        return sizeof(T);
+      }
+    }
+    static result_type failed(std::error_code ec) { return {ec}; }
+    std::optional<result_type> try_once(state& st) {
+      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error());  // SYNC POINT: closed flag
+      std::error_code ec;
+      st.channel.try_send(value, ec);
+      if (ec == errc::would_block) return std::nullopt;
+      return result_type{ec};
+    }
+  };
+
+  executor_type ex_;
+  std::shared_ptr<state> state_;
+};
+
+template <class T, class Executor = ::asio::any_io_executor>
+using async_route = basic_async_channel<T, detail::channel_kind::route, Executor>;
+
+template <class T, class Executor = ::asio::any_io_executor>
+using async_channel = basic_async_channel<T, detail::channel_kind::channel, Executor>;
+
+}  // namespace coipc

@@ -60,7 +60,15 @@ int park_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
   return rc < 0 ? 0 : static_cast<int>(rc);
 }
 
+namespace {
+// Relaxed: a test switch, set before the waits it affects.
+std::atomic<bool> forced_fallback{false};
+}  // namespace
+
+void force_wait_any_fallback(bool on) noexcept { forced_fallback.store(on, std::memory_order_relaxed); }
+
 bool has_wait_any() noexcept {
+  if (forced_fallback.load(std::memory_order_relaxed)) return false;  // relaxed: a test switch
 #ifdef SYS_futex_waitv
   int state = waitv_state.load(std::memory_order_relaxed);  // relaxed: idempotent probe
   if (state < 0) {
