@@ -111,6 +111,8 @@ class waiter {
   void shutdown_context(const void* context);
   /// How many times the waiter thread has parked (for tests and the benchmark).
   std::uint64_t parks() const noexcept;
+  /// How many operations have been registered (each one that found its channel not ready).
+  std::uint64_t registrations() const noexcept;
 
   ~waiter();
 

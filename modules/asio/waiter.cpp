@@ -31,6 +31,7 @@ struct waiter::impl {
   wait_cell own{};             // notified on registration and cancellation
   futex_counters own_counters{};
   std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint64_t> registrations{0};
   bool stopping = false;
   std::thread thread;
 };
@@ -59,7 +60,12 @@ std::uint64_t waiter::parks() const noexcept {
   return impl_->parks.load(std::memory_order_relaxed);  // relaxed: a statistic
 }
 
+std::uint64_t waiter::registrations() const noexcept {
+  return impl_->registrations.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
 void waiter::add(async_op* op) {
+  impl_->registrations.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   {
     std::lock_guard lock(impl_->mutex);
     impl_->ops.push_back(op);
