@@ -18,8 +18,10 @@
 // `tail` packs the end of the claimed region with the slot id of the latest claimer. A
 // sender claims [end, end + k) by CAS of tail from (end, c) to (end + k, me): the tail CAS
 // is the claim, and 64-bit positions make it ABA-free. Before the CAS it writes its intent
-// (start, k) into its slot; the CAS publishes it (SYNC POINT: intent). After the CAS it
-// records the claim in the entry: stamp = claimed(lap, me, k).
+// (start, k) into its slot; the CAS publishes it (SYNC POINT: intent). A claim is recorded
+// in its entry as stamp = claimed(lap, c, k) by the next sender to claim (below); under
+// the overwrite policy, and for padding, the claimant records it itself right after its
+// CAS (a lapping sender may race it there).
 //
 // Invariant: when tail moves past a claim, that claim is already recorded. Every sender
 // helps before its own CAS: having read tail = (end, c), it reads c's intent and, if it
@@ -469,6 +471,14 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
     if (!ctl.tail.compare_exchange_strong(t, tail_word::pack(end + claim_units, sender_id_),
                                           std::memory_order_seq_cst)) {
       continue;  // another sender claimed first
+    }
+    if (!pad && options_.policy == overflow_policy::block) {
+      // No need to record our own claim: while it is the latest, tail names us; once
+      // another sender claims after it, that sender records it first (the invariant).
+      // Publishing will overwrite the stamp directly. Saves a CAS per message.
+      send_stall_at_.reset();
+      start = end;
+      return true;
     }
     // Record the claim (a helper may have recorded it as claimed already).
     frame_entry& entry = entry_at(end);
