@@ -301,3 +301,23 @@ TEST_CASE("wait_for_receivers and receiver_count") {
   t.join();
   CHECK(tx.receiver_count() == 0);
 }
+
+TEST_CASE("256 receivers on one channel each get every message") {
+  std::string name = coipc_test::unique_name("many");
+  cleanup c{name};
+  coipc::channel_options o;
+  o.capacity = 4096;
+  coipc::route<std::uint32_t> tx(name, coipc::role::sender, o);
+  std::vector<coipc::route<std::uint32_t>> rxs;
+  for (int i = 0; i < 256; ++i) rxs.emplace_back(name, coipc::role::receiver, o);
+  CHECK(tx.receiver_count() == 256);
+  std::error_code ec;
+  coipc::route<std::uint32_t> one_too_many(name, coipc::role::receiver, o, ec);
+  CHECK(ec == coipc::errc::too_many_peers);
+  for (std::uint32_t round = 0; round < 3; ++round) {
+    for (std::uint32_t i = 0; i < 40; ++i) tx.send(round * 100 + i);
+    for (auto& rx : rxs) {
+      for (std::uint32_t i = 0; i < 40; ++i) CHECK(rx.recv() == round * 100 + i);
+    }
+  }
+}

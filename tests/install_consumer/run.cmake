@@ -32,3 +32,14 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -G Ninja
     "-DCMAKE_EXE_LINKER_FLAGS=${flags}")
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+
+# A payload type that is not trivially copyable is rejected at compile time, readably.
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build --target bad_payload
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "route<std::string> compiled, but must be rejected")
+endif()
+if(NOT "${out}${err}" MATCHES "a message type must be trivially copyable")
+  message(FATAL_ERROR "route<std::string> failed without coipc's message:\n${out}${err}")
+endif()
+message(STATUS "route<std::string> is rejected at compile time with coipc's message")
