@@ -1,5 +1,9 @@
 // The broadcast ring: a multicast log in the style of Aeron and the LMAX Disruptor.
 //
+// Memory orders: each release store or CAS and the acquire load it pairs with carry the
+// same "SYNC POINT: <name>" comment. The failure order of every CAS is relaxed: a failed
+// CAS only hands its loop the current value, which the loop re-checks.
+//
 // ---- Positions, frames and stamps ------------------------------------------------------
 //
 // The data ring is U units of 64 bytes (U a power of two). Positions count units and only

@@ -112,6 +112,7 @@ inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
   std::uint32_t v = cell.word.load(std::memory_order_relaxed);
   while (v & 1u) {
     // Release: a waiter that reads the new epoch sees our condition (SYNC POINT: wake).
+    // Relaxed on failure: the loop re-checks the value it gets.
     if (cell.word.compare_exchange_weak(v, (v + 2u) & ~1u, std::memory_order_release,
                                         std::memory_order_relaxed)) {
       // Relaxed: a statistic, read by benchmarks after the run.
