@@ -150,7 +150,6 @@ void waiter::run() {
   for (;;) {
     bool any_in_progress = false;
     std::chrono::nanoseconds stall = std::chrono::nanoseconds::max();
-    bool idle;
     {
       std::lock_guard lock(s.mutex);
       if (s.stopping) return;
@@ -158,9 +157,11 @@ void waiter::run() {
         backoff.reset();
         continue;
       }
-      idle = s.ops.empty();
     }
-    if (!idle && backoff.spin()) continue;
+    // Spin also while idle: right after posting an operation back, its coroutine usually
+    // registers the next one within microseconds, and finding it awake spares the
+    // io_context thread a FUTEX_WAKE. A long idle period exhausts the backoff and parks.
+    if (backoff.spin()) continue;
 
     // Park: announce everywhere, re-check, sleep on all words at once.
     {
