@@ -373,7 +373,7 @@ channel_stats endpoint::stats() const noexcept {
 
 // ---- sending -----------------------------------------------------------------------------
 
-std::uint64_t endpoint::min_receiver_position(bool evict_dead) noexcept {
+std::uint64_t endpoint::min_receiver_position(std::uint64_t evict_dead_below) noexcept {
   ring_control& ctl = control();
   const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
   std::uint64_t lowest = end;  // no receivers: nothing holds the senders back
@@ -382,8 +382,7 @@ std::uint64_t endpoint::min_receiver_position(bool evict_dead) noexcept {
     std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
     if (o == 0 || (o & owner_token::connecting_bit)) continue;
     std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
-    if (evict_dead && pos + layout_.units < end + stamp::max_units &&
-        !platform::is_alive(owner_token::process(o))) {
+    if (pos < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
       // A dead receiver holding the ring: evict it so that no one waits on it again.
       if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
         control().membership.fetch_add(1, std::memory_order_release);
@@ -398,7 +397,7 @@ std::uint64_t endpoint::min_receiver_position(bool evict_dead) noexcept {
 
 bool endpoint::has_space(std::uint64_t end, std::uint32_t need) noexcept {
   if (end + need <= cached_min_ + layout_.units) return true;
-  cached_min_ = min_receiver_position(false);
+  cached_min_ = min_receiver_position(0);
   return end + need <= cached_min_ + layout_.units;
 }
 
@@ -446,7 +445,9 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       if (!send_stall_at_) {
         send_stall_at_ = now + options_.stall_timeout;
       } else if (now >= *send_stall_at_) {
-        cached_min_ = min_receiver_position(true);  // evicts dead receivers
+        // Evict the dead among the receivers that hold the ring (those behind the
+        // position the claim needs freed).
+        cached_min_ = min_receiver_position(end + claim_units - layout_.units);
         send_stall_at_ = now + options_.stall_timeout;
         continue;
       }

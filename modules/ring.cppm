@@ -254,7 +254,9 @@ class endpoint {
                    std::uint64_t& start, std::error_code& ec);
   void help_record(std::uint64_t tail) noexcept;
   bool has_space(std::uint64_t end, std::uint32_t need) noexcept;
-  std::uint64_t min_receiver_position(bool evict_dead) noexcept;
+  /// The slowest live receiver's position (tail.end when there is none). Receivers behind
+  /// `evict_dead_below` whose process is dead are evicted on the way (0: none checked).
+  std::uint64_t min_receiver_position(std::uint64_t evict_dead_below) noexcept;
   void abandon_claim_of(std::uint32_t sender_id) noexcept;
 
   // Receiver internals.
