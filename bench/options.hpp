@@ -1,0 +1,42 @@
+// The command line.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "spec.hpp"
+
+namespace bench {
+
+struct options {
+  std::optional<bench::pattern> pattern;
+  std::optional<std::uint32_t> senders, receivers;
+  std::optional<std::uint64_t> messages;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> size;
+  std::optional<run_mode> mode;
+  std::optional<wait_kind> wait;
+  api_kind api = api_kind::blocking;
+  std::vector<std::string> systems{"coipc"};
+  std::string json_path;
+  bool quick = false;
+  std::uint32_t repeat = 1;
+  std::optional<double> timeout_s;
+  bool help = false;
+};
+
+/// Parses argv; on a bad argument returns the message to print above the usage.
+struct parse_outcome {
+  bench::options options;
+  std::string error;  ///< empty: parsed
+};
+parse_outcome parse_options(int argc, const char* const* argv);
+
+std::string usage(std::string_view program);
+
+/// "4096", "4K", "4KiB", "1M", "1MiB" -> bytes; nullopt when malformed.
+std::optional<std::uint64_t> parse_bytes(std::string_view text);
+
+}  // namespace bench

@@ -1,0 +1,40 @@
+// Running one case: a runner process per case (its own process group, so a case that
+// hangs is killed whole), parties as its child processes or threads, a start barrier, and
+// the figures computed from what the parties reported.
+#pragma once
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "harness.hpp"
+#include "payload.hpp"
+#include "spec.hpp"
+#include "system.hpp"
+
+namespace bench {
+
+/// The figures of one run of a case (null where not measured).
+struct measurement {
+  std::string status = "ok";  ///< ok, failed, timeout
+  std::string error;          ///< why not ok
+  std::string note;           ///< a remark the system made at run time
+  std::optional<double> us_per_datum, msgs_per_s, deliveries_per_s, gbytes_per_s;
+  std::optional<double> futex_calls_per_msg, ctxsw_per_msg, cpu_s;
+  std::optional<std::uint64_t> lost, errors;
+  std::optional<double> p50_ns, p99_ns, p999_ns, max_ns;
+};
+
+/// Called about every quarter second while a case runs, with its completed fraction.
+/// The runner of the case in progress (0: none), for an interrupt handler to kill.
+extern std::atomic<pid_t> current_runner;
+
+using progress_fn = std::function<void(double fraction)>;
+
+measurement run_case(ipc_system& sys, const case_spec& spec, const size_table& sizes, shared_state& shared,
+                     const std::string& prefix, double timeout_s, const progress_fn& progress);
+
+}  // namespace bench

@@ -1,0 +1,40 @@
+#include "spec.hpp"
+
+#include <fmt/format.h>
+
+namespace bench {
+
+std::string_view to_string(pattern p) {
+  switch (p) {
+    case pattern::route: return "route";
+    case pattern::channel: return "channel";
+    case pattern::pingpong: return "pingpong";
+  }
+  return "?";
+}
+std::string_view to_string(run_mode m) { return m == run_mode::process ? "process" : "thread"; }
+std::string_view to_string(api_kind a) { return a == api_kind::blocking ? "blocking" : "coroutine"; }
+std::string_view to_string(wait_kind w) { return w == wait_kind::park ? "park" : "spin"; }
+
+std::string case_spec::topology() const {
+  if (pattern == pattern::pingpong) return "1<->1";
+  return fmt::format("{}->{}", senders, receivers);
+}
+
+std::string format_size(std::uint64_t b) {
+  if (b >= (1u << 20) && b % (1u << 20) == 0) return fmt::format("{} MiB", b >> 20);
+  if (b >= 1024 && b % 1024 == 0) return fmt::format("{} KiB", b >> 10);
+  return fmt::format("{} B", b);
+}
+
+const std::vector<std::string>& system_names() {
+  static const std::vector<std::string> names{"coipc", "posix_mq", "uds", "pipe", "boost_mq", "zmq", "iceoryx"};
+  return names;
+}
+
+std::string case_spec::size_label() const {
+  if (fixed_size()) return format_size(size_min);
+  return fmt::format("{}-{} B", size_min, size_max);
+}
+
+}  // namespace bench

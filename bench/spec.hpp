@@ -1,0 +1,48 @@
+// One benchmark case: what runs (pattern, topology, sizes, mode, API) and on which system.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bench {
+
+enum class pattern { route, channel, pingpong };
+enum class run_mode { process, thread };
+enum class api_kind { blocking, coroutine };
+/// How a receiver waits for its next message: the system's blocking call ("park"), or a
+/// busy loop over its non-blocking call ("spin"). Throughput cases always park.
+enum class wait_kind { park, spin };
+
+std::string_view to_string(pattern p);
+std::string_view to_string(run_mode m);
+std::string_view to_string(api_kind a);
+std::string_view to_string(wait_kind w);
+
+struct case_spec {
+  std::string system;
+  bench::pattern pattern = pattern::route;
+  std::uint32_t senders = 1;
+  std::uint32_t receivers = 1;
+  std::uint64_t messages = 0;  ///< per sender (pingpong: round trips)
+  std::uint32_t size_min = 9;
+  std::uint32_t size_max = 256;
+  run_mode mode = run_mode::process;
+  api_kind api = api_kind::blocking;
+  wait_kind wait = wait_kind::park;
+
+  bool fixed_size() const { return size_min == size_max; }
+  /// Parties taking part: pingpong has two (ping and pong).
+  std::uint32_t parties() const { return pattern == pattern::pingpong ? 2 : senders + receivers; }
+  /// "1->2", "2->2", "1<->1".
+  std::string topology() const;
+  /// "9-256 B", "4 KiB".
+  std::string size_label() const;
+};
+
+std::string format_size(std::uint64_t bytes);
+
+/// Every system's name, in the order they run (system.hpp makes them).
+const std::vector<std::string>& system_names();
+
+}  // namespace bench

@@ -1,0 +1,18 @@
+// coipc's coroutine API (module coipc.asio) in coipc-bench: `--api coroutine` runs coipc's
+// parties through run_coroutine() instead of the blocking loops.
+#pragma once
+#include <string>
+
+#include "../harness.hpp"
+#include "../spec.hpp"
+
+namespace bench {
+
+bool coroutine_available();
+
+/// One party of a coipc case over coroutines: channel `a` carries the case's messages
+/// (pingpong: ping to pong), `b` pong's answers. Same protocol as loops.hpp: ready(),
+/// wait_go() before the first send, the same stamps and checks, finish() at the end.
+void run_coroutine(party& p, const case_spec& spec, const std::string& channel_a, const std::string& channel_b);
+
+}  // namespace bench

@@ -1,0 +1,68 @@
+#include "table.hpp"
+
+#include <fmt/format.h>
+
+namespace bench {
+namespace {
+
+std::string fixed(const std::optional<double>& v, int width, int precision, double scale = 1) {
+  if (!v) return fmt::format("{:>{}}", "-", width);
+  return fmt::format("{:>{}.{}f}", *v * scale, width, precision);
+}
+
+/// Enough significant digits for a figure that spans decades (us/datum: 0.05 to 500).
+std::string sig(const std::optional<double>& v, int width) {
+  if (!v) return fmt::format("{:>{}}", "-", width);
+  const double x = *v;
+  const int precision = x >= 100 ? 0 : x >= 10 ? 1 : x >= 1 ? 2 : 3;
+  return fmt::format("{:>{}.{}f}", x, width, precision);
+}
+
+std::string spread(const result& r) {
+  if (r.repeats < 2 || !r.us_min || !r.us_max) return fmt::format("{:>13}", "");
+  return fmt::format("{:>13}", fmt::format("{}..{}", sig(r.us_min, 0), sig(r.us_max, 0)));
+}
+
+std::string count(const std::optional<std::uint64_t>& v) { return v ? fmt::format("{}", *v) : "-"; }
+
+}  // namespace
+
+std::string scenario_title(const case_spec& c) {
+  if (c.pattern == pattern::pingpong)
+    return fmt::format("== pingpong 1<->1 · {} · {} · {} receiver · {} round trips · {} API ==", c.size_label(),
+                       to_string(c.mode), to_string(c.wait) == "spin" ? "spinning" : "parked", c.messages,
+                       to_string(c.api));
+  return fmt::format("== {} {} · {} · {} · {} msgs/sender · {} API ==", to_string(c.pattern), c.topology(),
+                     c.size_label(), to_string(c.mode), c.messages, to_string(c.api));
+}
+
+std::string table_header(const case_spec& c) {
+  if (c.pattern == pattern::pingpong)
+    return fmt::format("{:<9} {:>9} {:>13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>6}  {}", "system",
+                       "us/datum", "spread", "p50 us", "p99 us", "p99.9 us", "max us", "futex/msg", "csw/msg",
+                       "cpu s", "lost", "note");
+  return fmt::format("{:<9} {:>9} {:>13} {:>9} {:>9} {:>8} {:>9} {:>8} {:>7} {:>6}  {}", "system", "us/datum",
+                     "spread", "Mmsg/s", "Mdeliv/s", "GB/s", "futex/msg", "csw/msg", "cpu s", "lost", "note");
+}
+
+std::string table_row(const result& r) {
+  const measurement& m = r.median;
+  std::string note = r.note;
+  if (r.status != "ok") {
+    const std::string what = r.status == "n/a" ? "n/a" : r.status == "skipped" ? "skipped" : r.status + ":";
+    note = what + (m.error.empty() ? "" : " " + m.error) + (note.empty() ? "" : (m.error.empty() ? " " : "; ") + note);
+  }
+  if (!m.note.empty()) note += (note.empty() ? "" : "; ") + m.note;
+  if (r.status == "n/a" || r.status == "skipped") return fmt::format("{:<9} {}", r.spec.system, note);
+  if (r.spec.pattern == pattern::pingpong)
+    return fmt::format("{:<9} {} {} {} {} {} {} {} {} {} {:>6}  {}", r.spec.system, sig(m.us_per_datum, 9), spread(r),
+                       fixed(m.p50_ns, 9, 2, 1e-3), fixed(m.p99_ns, 9, 2, 1e-3), fixed(m.p999_ns, 9, 2, 1e-3),
+                       fixed(m.max_ns, 9, 1, 1e-3), fixed(m.futex_calls_per_msg, 9, 3), fixed(m.ctxsw_per_msg, 8, 3),
+                       fixed(m.cpu_s, 7, 2), count(m.lost), note);
+  return fmt::format("{:<9} {} {} {} {} {} {} {} {} {:>6}  {}", r.spec.system, sig(m.us_per_datum, 9), spread(r),
+                     fixed(m.msgs_per_s, 9, 3, 1e-6), fixed(m.deliveries_per_s, 9, 3, 1e-6),
+                     fixed(m.gbytes_per_s, 8, 3), fixed(m.futex_calls_per_msg, 9, 3), fixed(m.ctxsw_per_msg, 8, 3),
+                     fixed(m.cpu_s, 7, 2), count(m.lost), note);
+}
+
+}  // namespace bench

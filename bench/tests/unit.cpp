@@ -1,0 +1,162 @@
+// Unit tests of coipc-bench's own logic: the payload stamp and its checks (every system's
+// results rest on them), the command line, the matrix, the JSON line.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "json.hpp"
+#include "loops.hpp"
+#include "matrix.hpp"
+#include "options.hpp"
+#include "payload.hpp"
+
+using namespace bench;
+
+namespace {
+
+std::vector<std::byte> message(const size_table& sizes, std::uint32_t sender, std::uint64_t seq) {
+  std::vector<std::byte> m(sizes.at(sender, seq), std::byte{0x5a});
+  stamp(m.data(), m.size(), sender, seq);
+  return m;
+}
+
+parse_outcome parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "coipc-bench");
+  return parse_options(static_cast<int>(args.size()), args.data());
+}
+
+}  // namespace
+
+TEST_CASE("stamped messages read back, at the smallest and large sizes") {
+  for (std::size_t size : {std::size_t{8}, std::size_t{9}, std::size_t{256}, std::size_t{1} << 20}) {
+    std::vector<std::byte> m(size);
+    stamp(m.data(), size, 3, 123456789);
+    const header h = read_header(m.data());
+    CHECK(h.sender == 3);
+    CHECK(h.seq == 123456789);
+    CHECK(intact(m.data(), size, h));
+    if (size > 8) {
+      m[size - 1] ^= std::byte{1};
+      CHECK_FALSE(intact(m.data(), size, h));
+    }
+    CHECK_FALSE(intact(m.data(), size + 1, h));  // the size is part of the check
+  }
+}
+
+TEST_CASE("random sizes stay in range and are the same for senders and receivers") {
+  const size_table a(9, 256), b(9, 256);
+  bool varied = false;
+  for (std::uint64_t i = 0; i < 50000; ++i) {
+    const auto s = a.at(1, i);
+    REQUIRE(s >= 9);
+    REQUIRE(s <= 256);
+    REQUIRE(s == b.at(1, i));
+    varied |= s != a.at(1, 0);
+  }
+  CHECK(varied);
+  CHECK(size_table(4096, 4096).at(7, 99) == 4096);
+  CHECK(size_table(8, 8).bytes_of(0, 10) == 80);
+}
+
+TEST_CASE("the verifier passes good messages and catches every kind of bad one") {
+  const size_table sizes(9, 256);
+  party_slot slot{};
+  SECTION("in order, two senders interleaved") {
+    verifier v(2, sizes);
+    for (std::uint64_t i = 0; i < 1000; ++i)
+      for (std::uint32_t s = 0; s < 2; ++s) {
+        auto m = message(sizes, s, i);
+        v.check(m.data(), m.size());
+      }
+    v.report(slot);
+    CHECK(slot.received == 2000);
+    CHECK(slot.errors == 0);
+    CHECK(slot.lost == 0);
+  }
+  SECTION("a gap is lost messages") {
+    verifier v(1, sizes);
+    for (std::uint64_t i : {0, 1, 5, 6}) {
+      auto m = message(sizes, 0, i);
+      v.check(m.data(), m.size());
+    }
+    v.report(slot);
+    CHECK(slot.lost == 3);
+    CHECK(slot.errors == 0);
+  }
+  SECTION("duplicate, wrong size, flipped byte, unknown sender, runt") {
+    verifier v(1, sizes);
+    auto m0 = message(sizes, 0, 0);
+    v.check(m0.data(), m0.size());
+    v.check(m0.data(), m0.size());  // again
+    auto m1 = message(sizes, 0, 1);
+    v.check(m1.data(), m1.size() - 1);  // truncated
+    auto m2 = message(sizes, 0, 2);
+    m2.back() ^= std::byte{0x40};
+    v.check(m2.data(), m2.size());
+    auto other = message(sizes, 1, 3);
+    v.check(other.data(), other.size());
+    v.check(m0.data(), 4);
+    v.report(slot);
+    CHECK(slot.errors == 5);
+    CHECK(slot.received == 1);
+    CHECK_THAT(v.first_error(), Catch::Contains("again"));
+  }
+}
+
+TEST_CASE("command line") {
+  auto ok = parse({"--pattern", "channel", "--senders", "3", "--receivers=4", "--size", "4K-1MiB", "--system",
+                   "coipc,zmq", "--repeat", "3", "--quick", "--json", "x.json"});
+  REQUIRE(ok.error.empty());
+  CHECK(ok.options.pattern == pattern::channel);
+  CHECK(*ok.options.senders == 3);
+  CHECK(*ok.options.receivers == 4);
+  CHECK(ok.options.size->first == 4096);
+  CHECK(ok.options.size->second == 1u << 20);
+  CHECK(ok.options.systems == std::vector<std::string>{"coipc", "zmq"});
+  CHECK(ok.options.repeat == 3);
+  CHECK(ok.options.quick);
+  CHECK(parse({"--system", "all"}).options.systems.size() == 7);
+  CHECK_FALSE(parse({"--size", "7"}).error.empty());
+  CHECK_FALSE(parse({"--pattern", "route", "--senders", "2"}).error.empty());
+  CHECK(*parse_bytes("64KiB") == 65536);
+  CHECK_FALSE(parse_bytes("64Q"));
+}
+
+TEST_CASE("the default matrix, and options narrowing it") {
+  const auto all = build_matrix(parse({}).options);
+  // route 1->1 (5 sizes, thread at 9-256) + route 1->2 (2) + channel (4) + pingpong (2 modes x 2 waits)
+  CHECK(all.size() == 6 + 2 + 4 + 4);
+  for (const auto& c : all) {
+    CHECK(c.messages >= 16);
+    if (c.size_max == 1u << 20) CHECK(c.messages == 1024);
+  }
+  const auto one = build_matrix(parse({"--pattern", "channel", "--senders", "3", "--receivers", "2", "--mode",
+                                       "thread", "--size", "64", "--messages", "7"})
+                                    .options);
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].senders == 3);
+  CHECK(one[0].receivers == 2);
+  CHECK(one[0].mode == run_mode::thread);
+  CHECK(one[0].messages == 7);
+}
+
+TEST_CASE("a JSON line has every field, null where not measured") {
+  result r;
+  r.spec.system = "pipe";
+  r.status = "ok";
+  r.note = "a \"quoted\" note";
+  r.repeats = 1;
+  r.median.us_per_datum = 1.5;
+  r.median.lost = 0;
+  const std::string j = to_json(r);
+  for (const char* key : {"system", "pattern", "senders", "receivers", "size_min", "size_max", "messages", "mode",
+                          "api", "us_per_datum", "msgs_per_s", "gbytes_per_s", "futex_calls_per_msg", "lost",
+                          "p50_ns", "p99_ns"})
+    CHECK_THAT(j, Catch::Contains(std::string("\"") + key + "\": "));
+  CHECK_THAT(j, Catch::Contains("\"p50_ns\": null"));
+  CHECK_THAT(j, Catch::Contains("\"us_per_datum\": 1.5"));
+  CHECK_THAT(j, Catch::Contains("a \\\"quoted\\\" note"));
+}
