@@ -1,5 +1,7 @@
 #include "fd_io.hpp"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -42,5 +44,14 @@ void set_nonblocking(int fd, bool on) {
 }
 
 std::vector<std::byte> payload_buffer(std::size_t size) { return std::vector<std::byte>(size, std::byte{0x5a}); }
+
+long read_long(const char* path) {
+  long v = -1;
+  if (std::FILE* f = std::fopen(path, "r")) {
+    if (std::fscanf(f, "%ld", &v) != 1) v = -1;
+    std::fclose(f);
+  }
+  return v;
+}
 
 }  // namespace bench

@@ -1,5 +1,5 @@
-// Helpers for the file-descriptor peers (pipes, Unix sockets): whole writes, and waiting
-// on several descriptors at once.
+// Helpers for the file-descriptor peers (pipes, Unix sockets, POSIX queues): whole writes,
+// waiting on several descriptors at once, kernel limits from /proc.
 #pragma once
 #include <poll.h>
 
@@ -22,5 +22,8 @@ void set_nonblocking(int fd, bool on);
 std::vector<std::byte> payload_buffer(std::size_t size);
 
 [[noreturn]] void throw_errno(const char* what);
+
+/// The number in a file such as /proc/sys/fs/mqueue/msg_max, or -1.
+long read_long(const char* path);
 
 }  // namespace bench

@@ -134,6 +134,25 @@ std::size_t receive_one(Rx& rx, wait_kind w, F&& on_message) {
   }
 }
 
+/// Records one-way latency (RTT / 2) percentiles of the round trips `rtt` (sorts it).
+inline void record_latency(party_slot& slot, std::vector<std::int64_t>& rtt) {
+  const std::size_t k = rtt.size();
+  if (k == 0) return;
+  std::sort(rtt.begin(), rtt.end());
+  auto pct = [&](double q) {
+    const std::size_t i = std::min<std::size_t>(k - 1, static_cast<std::size_t>(q * static_cast<double>(k)));
+    return static_cast<double>(rtt[i]) / 2;
+  };
+  double sum = 0;
+  for (auto r : rtt) sum += static_cast<double>(r);
+  slot.has_latency = true;
+  slot.lat_p50 = pct(0.50);
+  slot.lat_p99 = pct(0.99);
+  slot.lat_p999 = pct(0.999);
+  slot.lat_max = static_cast<double>(rtt.back()) / 2;
+  slot.lat_mean = sum / static_cast<double>(k) / 2;
+}
+
 /// Ping: sends message i (sender 0) and waits for pong's answer (sender 1, same sequence
 /// number and size), timing each round trip. One-way latency is half of it.
 template <class Tx, class Rx>
@@ -164,21 +183,7 @@ void ping_loop(party& p, Tx& tx, Rx& rx) {
   slot.last_recv_ns = now_ns();
   slot.received = k - errors;
   slot.errors = errors;
-  if (k) {
-    std::sort(rtt.begin(), rtt.end());
-    auto pct = [&](double q) {
-      const std::size_t i = std::min<std::size_t>(k - 1, static_cast<std::size_t>(q * static_cast<double>(k)));
-      return static_cast<double>(rtt[i]) / 2;
-    };
-    double sum = 0;
-    for (auto r : rtt) sum += static_cast<double>(r);
-    slot.has_latency = true;
-    slot.lat_p50 = pct(0.50);
-    slot.lat_p99 = pct(0.99);
-    slot.lat_p999 = pct(0.999);
-    slot.lat_max = static_cast<double>(rtt.back()) / 2;
-    slot.lat_mean = sum / static_cast<double>(k) / 2;
-  }
+  record_latency(slot, rtt);
   add_report(tx, slot);
   add_report(rx, slot);
   if (errors) p.fail(fmt::format("ping: {} bad answers; first: {}", errors, first_error));

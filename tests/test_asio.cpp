@@ -21,6 +21,7 @@
 #include "support/processes.hpp"
 
 import coipc;
+import coipc_test_support;
 import coipc.asio;
 
 using namespace std::chrono_literals;
@@ -28,13 +29,6 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-struct cleanup {
-  std::string name;
-  ~cleanup() {
-    std::error_code ec;
-    coipc::remove_segment(name, ec);
-  }
-};
 
 coipc::channel_options small_ring() {
   coipc::channel_options o;
@@ -81,7 +75,7 @@ COIPC_CHILD(sequence_receiver) {
 
 TEST_CASE("co_await recv: messages from another process - in order") {
   std::string name = coipc_test::unique_name("aw");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   constexpr std::uint64_t n = 20000;
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
@@ -96,7 +90,7 @@ TEST_CASE("co_await recv: messages from another process - in order") {
 
 TEST_CASE("co_await recv: a parked waiter is woken - sporadic messages") {
   std::string name = coipc_test::unique_name("awpark");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
     auto parks_before = coipc::detail::waiter::instance().parks();
@@ -110,7 +104,7 @@ TEST_CASE("co_await recv: a parked waiter is woken - sporadic messages") {
 
 TEST_CASE("co_await send suspends while the ring is full - nothing lost") {
   std::string name = coipc_test::unique_name("awsend");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   constexpr std::uint64_t n = 5000;
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> tx(io.get_executor(), name, coipc::role::sender, small_ring());
@@ -123,7 +117,7 @@ TEST_CASE("co_await send suspends while the ring is full - nothing lost") {
 
 TEST_CASE("fast path: a waiting message is returned without parking or the waiter") {
   std::string name = coipc_test::unique_name("fast");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<std::uint64_t> tx(name, coipc::role::sender);
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver);
@@ -141,7 +135,7 @@ TEST_CASE("fast path: a waiting message is returned without parking or the waite
 
 TEST_CASE("completion tokens: callback - use_future - deferred - as_tuple") {
   std::string name = coipc_test::unique_name("tokens");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   asio::io_context io;
   coipc::async_channel<coipc::bytes> rx(io, name, coipc::role::receiver);
   coipc::async_channel<coipc::bytes> tx(io, name, coipc::role::sender);
@@ -197,7 +191,7 @@ TEST_CASE("completion tokens: callback - use_future - deferred - as_tuple") {
 
 TEST_CASE("per-operation cancellation: operation_aborted and no message consumed") {
   std::string name = coipc_test::unique_name("cancel");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   asio::io_context io;
   coipc::async_route<std::uint64_t> rx(io, name, coipc::role::receiver);
   coipc::route<std::uint64_t> tx(name, coipc::role::sender);
@@ -228,7 +222,7 @@ TEST_CASE("per-operation cancellation: operation_aborted and no message consumed
 
 TEST_CASE("co_await (recv || timer): timeouts lose no message") {
   std::string name = coipc_test::unique_name("race");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   constexpr std::uint64_t n = 300;
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
@@ -253,7 +247,7 @@ TEST_CASE("co_await (recv || timer): timeouts lose no message") {
 
 TEST_CASE("close() completes pending operations with errc::closed") {
   std::string name = coipc_test::unique_name("close");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   asio::io_context io;
   coipc::async_route<std::uint64_t> rx(io, name, coipc::role::receiver);
   std::error_code result;
@@ -278,7 +272,7 @@ TEST_CASE("close() completes pending operations with errc::closed") {
 
 TEST_CASE("destroying an io_context with operations pending neither crashes nor leaks") {
   std::string name = coipc_test::unique_name("destroy");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   bool invoked = false;
   {
     auto io = std::make_unique<asio::io_context>();
@@ -305,7 +299,7 @@ TEST_CASE("scale: several channels - many coroutines - threads and io_contexts")
   constexpr int channels = 3, receivers_per_channel = 4;
   constexpr std::uint64_t n = 2000;
   std::vector<std::string> names;
-  std::vector<cleanup> cleanups;
+  std::vector<coipc_test::cleanup> cleanups;
   for (int i = 0; i < channels; ++i) {
     names.push_back(coipc_test::unique_name("scale"));
     cleanups.push_back({names.back()});
@@ -342,7 +336,7 @@ TEST_CASE("scale: several channels - many coroutines - threads and io_contexts")
 TEST_CASE("the waiter works without futex_waitv (older kernels)") {
   coipc::platform::force_wait_any_fallback(true);
   std::string name = coipc_test::unique_name("fallback");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
     auto child = coipc_test::spawn("sequence_sender", {name, "30", "2000", "1"});

@@ -14,6 +14,7 @@
 #include "support/processes.hpp"
 
 import coipc;
+import coipc_test_support;
 
 using namespace std::chrono_literals;
 
@@ -27,18 +28,11 @@ struct Pose {
   double x, y, z, w;
 };
 
-struct cleanup {
-  std::string name;
-  ~cleanup() {
-    std::error_code ec;
-    coipc::remove_segment(name, ec);
-  }
-};
 }  // namespace
 
 TEST_CASE("route: every receiver gets every message - in order") {
   std::string name = coipc_test::unique_name("route");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<Reading> tx(name, coipc::role::sender);
   coipc::route<Reading> rx1(name, coipc::role::receiver);
   coipc::route<Reading> rx2(name, coipc::role::receiver);
@@ -56,7 +50,7 @@ TEST_CASE("route: every receiver gets every message - in order") {
 
 TEST_CASE("a receiver gets only messages sent after it connected") {
   std::string name = coipc_test::unique_name("late");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<std::uint64_t> tx(name, coipc::role::sender);
   tx.send(1);
   coipc::route<std::uint64_t> rx(name, coipc::role::receiver);
@@ -67,7 +61,7 @@ TEST_CASE("a receiver gets only messages sent after it connected") {
 
 TEST_CASE("try and timed calls") {
   std::string name = coipc_test::unique_name("timed");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.capacity = 4096;  // 64 frames of one unit
   coipc::route<std::uint64_t> tx(name, coipc::role::sender, o);
@@ -98,7 +92,7 @@ TEST_CASE("try and timed calls") {
 
 TEST_CASE("a blocked sender resumes when the receiver catches up") {
   std::string name = coipc_test::unique_name("block");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.capacity = 4096;
   coipc::route<std::uint64_t> tx(name, coipc::role::sender, o);
@@ -121,7 +115,7 @@ TEST_CASE("a blocked sender resumes when the receiver catches up") {
 
 TEST_CASE("bytes: variable sizes from 0 to the maximum - and too-large messages") {
   std::string name = coipc_test::unique_name("bytes");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.max_message_size = 100000;
   coipc::channel<coipc::bytes> tx(name, coipc::role::sender, o);
@@ -151,7 +145,7 @@ TEST_CASE("bytes: variable sizes from 0 to the maximum - and too-large messages"
 
 TEST_CASE("zero copy: loan - commit - abandon - view") {
   std::string name = coipc_test::unique_name("zc");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<Pose> tx(name, coipc::role::sender);
   coipc::route<Pose> rx(name, coipc::role::receiver);
   {
@@ -180,7 +174,7 @@ TEST_CASE("zero copy: loan - commit - abandon - view") {
   CHECK_FALSE(rx.try_recv().has_value());
 
   std::string bname = coipc_test::unique_name("zcb");
-  cleanup cb{bname};
+  coipc_test::cleanup cb{bname};
   coipc::channel<coipc::bytes> btx(bname, coipc::role::sender);
   coipc::channel<coipc::bytes> brx(bname, coipc::role::receiver);
   auto l = btx.loan(1000);
@@ -193,7 +187,7 @@ TEST_CASE("zero copy: loan - commit - abandon - view") {
 
 TEST_CASE("channel: many senders - one shared order - per-sender order kept") {
   std::string name = coipc_test::unique_name("mpmc");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.capacity = 8192;
   struct item {
@@ -227,7 +221,7 @@ TEST_CASE("channel: many senders - one shared order - per-sender order kept") {
 
 TEST_CASE("overwrite: the sender never waits - a lagging receiver counts what it lost") {
   std::string name = coipc_test::unique_name("ovw");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.capacity = 4096;
   o.overflow = coipc::overflow_policy::overwrite;
@@ -248,7 +242,7 @@ TEST_CASE("overwrite: the sender never waits - a lagging receiver counts what it
 
 TEST_CASE("bad input: second route sender - type mismatch - wrong role - use after close") {
   std::string name = coipc_test::unique_name("bad");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<Reading> tx(name, coipc::role::sender);
   std::error_code ec;
   coipc::route<Reading> tx2(name, coipc::role::sender, {}, ec);
@@ -288,7 +282,7 @@ TEST_CASE("bad input: second route sender - type mismatch - wrong role - use aft
 
 TEST_CASE("wait_for_receivers and receiver_count") {
   std::string name = coipc_test::unique_name("members");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel<int> tx(name, coipc::role::sender);
   CHECK(tx.receiver_count() == 0);
   CHECK_FALSE(tx.wait_for_receivers(1, 20ms));
@@ -304,7 +298,7 @@ TEST_CASE("wait_for_receivers and receiver_count") {
 
 TEST_CASE("256 receivers on one channel each get every message") {
   std::string name = coipc_test::unique_name("many");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::channel_options o;
   o.capacity = 4096;
   coipc::route<std::uint32_t> tx(name, coipc::role::sender, o);

@@ -20,18 +20,12 @@
 #include "support/processes.hpp"
 
 import coipc;
+import coipc_test_support;
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct cleanup {
-  std::string name;
-  ~cleanup() {
-    std::error_code ec;
-    coipc::remove_segment(name, ec);
-  }
-};
 
 coipc::channel_options small_ring(std::uint32_t max_receivers = 256) {
   coipc::channel_options o;
@@ -116,7 +110,7 @@ COIPC_CHILD(reader_that_stops) {
 
 TEST_CASE("a receiver killed mid-stream is evicted and the sender goes on") {
   std::string name = coipc_test::unique_name("rxkill");
-  cleanup c{name}, cf{name + ".flag"};
+  coipc_test::cleanup c{name}, cf{name + ".flag"};
   flag stopped(name + ".flag");
   constexpr std::uint64_t n = 5000;
   coipc::route<std::uint64_t> tx(name, coipc::role::sender, small_ring());
@@ -141,7 +135,7 @@ TEST_CASE("a receiver killed mid-stream is evicted and the sender goes on") {
 
 TEST_CASE("a restarted receiver re-attaches, reusing its dead predecessor's slot") {
   std::string name = coipc_test::unique_name("rxrestart");
-  cleanup c{name}, cf{name + ".flag"};
+  coipc_test::cleanup c{name}, cf{name + ".flag"};
   auto o = small_ring(1);
   coipc::route<std::uint64_t> tx(name, coipc::role::sender, o);
   {
@@ -193,7 +187,7 @@ TEST_CASE("a sender killed between claim and publish: receivers go on") {
   for (std::string how : {"nothing", "half"}) {
     INFO("killed after writing " << how);
     std::string name = coipc_test::unique_name("txkill");
-    cleanup c{name}, cf{name + ".flag"};
+    coipc_test::cleanup c{name}, cf{name + ".flag"};
     flag claimed(name + ".flag");
     auto rx = coipc_test::spawn("bytes_counting_receiver", {name, "20"});
     auto stuck = coipc_test::spawn("stuck_sender", {name, how});
@@ -255,14 +249,14 @@ COIPC_CHILD(chaos_receiver) {
 
 TEST_CASE("chaos: senders SIGKILLed at random instants - receivers see only whole messages") {
   std::string name = coipc_test::unique_name("chaos");
-  cleanup c{name}, cf{name + ".flag"};
+  coipc_test::cleanup c{name}, cf{name + ".flag"};
   flag ready(name + ".flag");
   auto rx1 = coipc_test::spawn("chaos_receiver", {name});
   REQUIRE(ready.wait_for(1, 30s));
   ready.raise(0);
   auto rx2 = coipc_test::spawn("chaos_receiver", {name});
   REQUIRE(ready.wait_for(1, 30s));
-  cleanup cs{name + ".sent"};
+  coipc_test::cleanup cs{name + ".sent"};
   flag sent(name + ".sent");
   std::mt19937 rng(12345);
   for (std::uint32_t round = 1; round <= 25; ++round) {
@@ -283,7 +277,7 @@ TEST_CASE("chaos: senders SIGKILLed at random instants - receivers see only whol
 
 TEST_CASE("chaos: receivers SIGKILLed at random instants never block the sender for long") {
   std::string name = coipc_test::unique_name("rxchaos");
-  cleanup c{name}, cf{name + ".flag"};
+  coipc_test::cleanup c{name}, cf{name + ".flag"};
   coipc::route<std::uint64_t> tx(name, coipc::role::sender, small_ring());
   std::mt19937 rng(54321);
   std::atomic<bool> sending{true};
@@ -306,7 +300,7 @@ TEST_CASE("chaos: receivers SIGKILLed at random instants never block the sender 
 
 TEST_CASE("garbage in the ring's shared state gives errors - never a crash") {
   std::string name = coipc_test::unique_name("garbage");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   coipc::route<coipc::bytes> tx(name, coipc::role::sender, small_ring());
   coipc::route<coipc::bytes> rx(name, coipc::role::receiver, small_ring());
   tx.send("before");

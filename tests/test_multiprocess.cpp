@@ -18,18 +18,12 @@
 #include "support/traffic.hpp"
 
 import coipc;
+import coipc_test_support;
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct cleanup {
-  std::string name;
-  ~cleanup() {
-    std::error_code ec;
-    coipc::remove_segment(name, ec);
-  }
-};
 
 // Scenario parameters travel to children as argv.
 struct scenario {
@@ -173,8 +167,8 @@ COIPC_CHILD(stress_receiver) {
 namespace {
 // Starts receivers first, then senders; waits for all under a watchdog.
 void run_scenario(const scenario& s, std::chrono::seconds watchdog = 120s) {
-  cleanup c{s.name};
-  cleanup c_done{s.name + ".done"};
+  coipc_test::cleanup c{s.name};
+  coipc_test::cleanup c_done{s.name + ".done"};
   std::vector<coipc_test::child_process> children;
   for (std::uint32_t i = 0; i < s.receivers; ++i) children.push_back(coipc_test::spawn("stress_receiver", s.args()));
   for (std::uint32_t i = 0; i < s.senders; ++i) children.push_back(coipc_test::spawn("stress_sender", s.args()));
@@ -264,7 +258,7 @@ COIPC_CHILD(keeping_up_receiver) {
 
 TEST_CASE("wake avoidance: a receiver that keeps up costs (almost) no futex wakes") {
   std::string name = coipc_test::unique_name("avoid");
-  cleanup c{name};
+  coipc_test::cleanup c{name};
   constexpr std::uint64_t n = 200000;
   coipc::route<std::uint64_t> tx(name, coipc::role::sender);
   auto child = coipc_test::spawn("keeping_up_receiver", {name, std::to_string(n)});

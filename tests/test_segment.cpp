@@ -16,6 +16,7 @@
 #include "support/processes.hpp"
 
 import coipc;
+import coipc_test_support;
 
 namespace {
 
@@ -39,14 +40,6 @@ coipc::segment_geometry small_geometry() {
   return g;
 }
 
-// Removes a segment on scope exit, whatever the test did.
-struct segment_cleanup {
-  std::string name;
-  ~segment_cleanup() {
-    std::error_code ec;
-    coipc::remove_segment(name, ec);
-  }
-};
 
 std::string shm_path(const std::string& name) { return "/dev/shm/coipc." + name; }
 
@@ -67,7 +60,7 @@ coipc::segment open_reading(const std::string& name, std::error_code& ec,
 
 TEST_CASE("a segment is created once and opened by others with its body intact") {
   std::string name = coipc_test::unique_name("seg");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   auto init = [](std::span<std::byte> body) { std::memcpy(body.data(), "hello", 6); };
   auto a = coipc::segment::open(name, coipc::fingerprint_of<Reading>(), small_geometry(), {},
@@ -113,7 +106,7 @@ COIPC_CHILD(segment_racer) {
 TEST_CASE("processes racing to create a segment: exactly one initializes it") {
   for (int round = 0; round < 5; ++round) {
     std::string name = coipc_test::unique_name("race");
-    segment_cleanup cleanup{name};
+    coipc_test::cleanup cleanup{name};
     std::vector<coipc_test::child_process> children;
     for (int i = 0; i < 8; ++i) children.push_back(coipc_test::spawn("segment_racer", {name}));
     int creators = 0, openers = 0;
@@ -131,7 +124,7 @@ TEST_CASE("processes racing to create a segment: exactly one initializes it") {
 
 TEST_CASE("open_only and create_only") {
   std::string name = coipc_test::unique_name("modes");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   open_reading(name, ec, {.mode = coipc::open_mode::open_only});
   CHECK(ec == coipc::errc::not_found);
@@ -149,7 +142,7 @@ TEST_CASE("open_only and create_only") {
 
 TEST_CASE("a type mismatch names both types") {
   std::string name = coipc_test::unique_name("types");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   auto a = open_reading(name, ec);
   REQUIRE_FALSE(ec);
@@ -174,7 +167,7 @@ TEST_CASE("a type mismatch names both types") {
 
 TEST_CASE("a geometry mismatch names both geometries") {
   std::string name = coipc_test::unique_name("geom");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   auto a = open_reading(name, ec);
   REQUIRE_FALSE(ec);
@@ -188,7 +181,7 @@ TEST_CASE("a geometry mismatch names both geometries") {
 
 TEST_CASE("hostile segments are refused - never read out of bounds") {
   std::string name = coipc_test::unique_name("hostile");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
 
   SECTION("a file shorter than the header") {
@@ -278,7 +271,7 @@ TEST_CASE("permissions are exactly what was asked - whatever the umask") {
                            expectation{coipc::access::group, 0660},
                            expectation{coipc::access::everyone, 0666}}) {
     std::string name = coipc_test::unique_name("perm");
-    segment_cleanup cleanup{name};
+    coipc_test::cleanup cleanup{name};
     std::error_code ec;
     auto s = open_reading(name, ec, {.permissions = acc});
     REQUIRE_FALSE(ec);
@@ -304,7 +297,7 @@ TEST_CASE("another user cannot open an owner-only segment") {
     return;
   }
   std::string name = coipc_test::unique_name("owner");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   auto s = open_reading(name, ec);
   REQUIRE_FALSE(ec);
@@ -314,7 +307,7 @@ TEST_CASE("another user cannot open an owner-only segment") {
 
 TEST_CASE("remove and list") {
   std::string name = coipc_test::unique_name("rm");
-  segment_cleanup cleanup{name};
+  coipc_test::cleanup cleanup{name};
   std::error_code ec;
   {
     auto s = open_reading(name, ec);

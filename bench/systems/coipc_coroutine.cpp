@@ -137,20 +137,7 @@ void pingpong(party& p, const case_spec& spec, const std::string& a, const std::
   slot.errors = errors;
   if (ping) {
     slot.last_recv_ns = now_ns();
-    if (k) {
-      std::sort(rtt.begin(), rtt.end());
-      auto pct = [&](double q) {
-        return static_cast<double>(rtt[std::min<std::size_t>(k - 1, static_cast<std::size_t>(q * static_cast<double>(k)))]) / 2;
-      };
-      double sum = 0;
-      for (auto r : rtt) sum += static_cast<double>(r);
-      slot.has_latency = true;
-      slot.lat_p50 = pct(0.50);
-      slot.lat_p99 = pct(0.99);
-      slot.lat_p999 = pct(0.999);
-      slot.lat_max = static_cast<double>(rtt.back()) / 2;
-      slot.lat_mean = sum / static_cast<double>(k) / 2;
-    }
+    record_latency(slot, rtt);
   }
   report_futex(tx, slot);
   report_futex(rx, slot);

@@ -29,14 +29,6 @@ constexpr const char* msgsize_max_path = "/proc/sys/fs/mqueue/msgsize_max";
 constexpr long wanted_depth = 256;
 constexpr long wanted_msgsize = 16l << 20;  // the kernel's hard limit (HARD_MSGSIZEMAX)
 
-long read_long(const char* path) {
-  long v = -1;
-  if (std::FILE* f = std::fopen(path, "r")) {
-    if (std::fscanf(f, "%ld", &v) != 1) v = -1;
-    std::fclose(f);
-  }
-  return v;
-}
 
 bool write_long(const char* path, long v) {
   std::FILE* f = std::fopen(path, "w");

@@ -25,14 +25,6 @@ namespace {
 /// Per-message overhead the kernel charges to a unix socket's send buffer (sk_buff).
 constexpr std::size_t skb_overhead = 1024;
 
-long read_long(const char* path) {
-  long v = -1;
-  if (std::FILE* f = std::fopen(path, "r")) {
-    if (std::fscanf(f, "%ld", &v) != 1) v = -1;
-    std::fclose(f);
-  }
-  return v;
-}
 
 struct uds_tx {
   std::vector<int> fds;
