@@ -28,6 +28,7 @@
 // operation completes (like asio::async_write's buffers).
 module;
 #include <asio.hpp>
+#include <asio/bind_allocator.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/deferred.hpp>
@@ -149,13 +150,22 @@ class channel_op final : public async_op {
   /// registers it with the waiter.
   static void start(Handler&& handler, const IoExecutor& io, std::shared_ptr<State> state,
                     Attempt attempt) {
+    // The fast path: the channel is ready now. No operation state, no waiter: the
+    // completion is posted to the handler's executor (never invoked from here), and
+    // asio::post keeps the work counted until it runs.
+    if (auto result = attempt.try_once(*state)) {
+      auto ex = ::asio::get_associated_executor(handler, io);
+      auto alloc = ::asio::get_associated_allocator(handler);
+      ::asio::post(ex, ::asio::bind_allocator(alloc, [handler = std::move(handler),
+                                                      result = std::move(*result)]() mutable {
+        std::apply([&](auto&&... args) { std::move(handler)(std::forward<decltype(args)>(args)...); },
+                   std::move(result));
+      }));
+      return;
+    }
     allocator_type alloc(::asio::get_associated_allocator(handler));
     channel_op* op = std::allocator_traits<allocator_type>::allocate(alloc, 1);
     ::new (static_cast<void*>(op)) channel_op(std::move(handler), io, std::move(state), std::move(attempt));
-    if (auto result = op->attempt_.try_once(*op->state_)) {
-      op->post_complete(std::move(*result));
-      return;
-    }
     op->connect_cancellation();
     waiter::instance().add(op);
   }
@@ -303,6 +313,7 @@ class basic_async_channel {
       close();
       ex_ = std::move(o.ex_);
       state_ = std::move(o.state_);
+      immediate_streak_ = o.immediate_streak_;
     }
     return *this;
   }
@@ -336,14 +347,36 @@ class basic_async_channel {
         token, ex_, state_, value);
   }
 
-  /// `co_await ch.recv()`: the next message, or std::system_error.
+  /// `co_await ch.recv()`: the next message, or std::system_error. When a message is
+  /// there it is returned at once, without suspending (no post, no other thread); every
+  /// `fairness_interval`-th consecutive such result suspends through the executor
+  /// instead, so that a busy channel cannot starve the io_context's other work.
   ::asio::awaitable<recv_type, executor_type> recv() {
-    return async_recv(::asio::use_awaitable_t<executor_type>{});
+    if (++immediate_streak_ < fairness_interval) {
+      if (auto v = recv_attempt{}.try_once(*state_)) {
+        auto& [error, value] = *v;
+        if (error) throw std::system_error(error, last_error_message());
+        co_return std::move(value);
+      }
+    }
+    immediate_streak_ = 0;
+    co_return co_await async_recv(::asio::use_awaitable_t<executor_type>{});
   }
-  /// `co_await ch.send(v)`: suspends while the ring is full (block policy).
-  ::asio::awaitable<void, executor_type> send(const send_type& value) {
-    return async_send(value, ::asio::use_awaitable_t<executor_type>{});
+  /// `co_await ch.send(v)`: suspends while the ring is full (block policy); returns at
+  /// once otherwise (with the same fairness rule as recv()).
+  ::asio::awaitable<void, executor_type> send(send_type value) {
+    if (++immediate_streak_ < fairness_interval) {
+      if (auto r = send_attempt{value}.try_once(*state_)) {
+        if (auto error = std::get<0>(*r)) throw std::system_error(error, last_error_message());
+        co_return;
+      }
+    }
+    immediate_streak_ = 0;
+    co_await async_send(value, ::asio::use_awaitable_t<executor_type>{});
   }
+
+  /// How many results in a row recv()/send() may return without suspending.
+  static constexpr unsigned fairness_interval = 64;
 
   /// Completes pending operations with errc::closed and leaves the channel (once no
   /// attempt is in flight). Later operations complete with errc::closed.
@@ -400,6 +433,7 @@ class basic_async_channel {
 
   executor_type ex_;
   std::shared_ptr<state> state_;
+  unsigned immediate_streak_ = 0;
 };
 
 template <class T, class Executor = ::asio::any_io_executor>
