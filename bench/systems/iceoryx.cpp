@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -36,6 +37,21 @@
 
 namespace bench {
 namespace {
+
+/// User + system CPU seconds of process `pid` so far (from /proc), or 0.
+double cpu_seconds_of(pid_t pid) {
+  std::FILE* f = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
+  if (!f) return 0;
+  char buf[1024] = {};
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  const char* p = std::strrchr(buf, ')');  // fields count from after "(comm)"
+  if (!p || n == 0) return 0;
+  unsigned long utime = 0, stime = 0;
+  // After ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
+  if (std::sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 /// RouDi's memory pools: (payload bytes, chunks). Enough chunks for 256-deep queues of a
 /// few receivers at small sizes; at 1 MiB and up the pool, not the queue, bounds what is
@@ -154,6 +170,15 @@ class iceoryx_system final : public ipc_system {
                               log.substr(log.rfind('\n') == std::string::npos ? 0 : log.rfind('\n') + 1));
         return {reason_};
       }
+    }
+    // "Ready" comes before RouDi has settled (its memory pools may still be faulting in):
+    // wait until its CPU time stops growing, so that it does not slow the first cases.
+    double last = cpu_seconds_of(roudi_);
+    for (int quiet = 0, i = 0; quiet < 3 && i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const double now = cpu_seconds_of(roudi_);
+      quiet = now - last < 0.005 ? quiet + 1 : 0;
+      last = now;
     }
     return {fmt::format("started RouDi ({}, pid {}) for this run; its CPU time is not in the figures", COIPC_IOX_ROUDI,
                         roudi_)};
