@@ -140,6 +140,7 @@ endpoint& endpoint::operator=(endpoint&& o) noexcept {
   if (this != &o) {
     close();
     segment_ = std::move(o.segment_);
+    name_ = std::move(o.name_);
     base_ = std::exchange(o.base_, nullptr);
     layout_ = o.layout_;
     options_ = o.options_;
@@ -195,6 +196,7 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
 
   // A new segment's body is all zeros, which is the ring's valid empty state: tail at 0,
   // every slot free, every entry stale (lap tag 0 never matches).
+  name_ = std::string(name);
   segment_ = segment::open(name, type, g, options.segment, nullptr, ec);
   if (ec) return false;
   base_ = segment_.body().data();
@@ -225,8 +227,8 @@ void endpoint::close() noexcept {
 bool endpoint::check_open(bool want_sender, bool want_receiver, std::error_code& ec) const {
   if (!base_) {
     return detail::fail(ec, errc::closed,
-                        fmt::format("channel '{}': used after close()",
-                                    closed_ ? "(closed)" : "(not open)"));
+                        closed_ ? fmt::format("channel '{}': used after close()", name_)
+                                : std::string("channel endpoint used before it was opened"));
   }
   if ((want_sender && !sender_id_) || (want_receiver && receiver_index_ < 0)) {
     return detail::fail(ec, errc::wrong_role,

@@ -230,7 +230,7 @@ class endpoint {
   std::uint64_t lost() const noexcept { return lost_; }
   std::size_t max_message_size() const noexcept { return max_message_; }
   bool is_open() const noexcept { return base_ != nullptr && !closed_; }
-  const std::string& name() const noexcept { return segment_.name(); }
+  const std::string& name() const noexcept { return name_; }
   /// This endpoint's sender slot id (1-based; 0 when not a sender).
   std::uint32_t sender_id() const noexcept { return sender_id_; }
   void close() noexcept;
@@ -270,6 +270,7 @@ class endpoint {
                   std::error_code& ec, const char* what);
 
   segment segment_;
+  std::string name_;  // kept after close(), for error messages
   std::byte* base_ = nullptr;  // body
   ring_layout layout_{};
   ring_options options_{};

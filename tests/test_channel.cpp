@@ -267,6 +267,7 @@ TEST_CASE("bad input: second route sender - type mismatch - wrong role - use aft
   rx.close();
   CHECK_FALSE(rx.try_recv(ec).has_value());
   CHECK(ec == coipc::errc::closed);
+  CHECK(coipc::last_error_message() == "channel '" + name + "': used after close()");
   CHECK_THROWS_AS(rx.recv(), std::system_error);
 
   // After the sender closes, a new sender may take the route.

@@ -393,7 +393,13 @@ class basic_async_channel {
     std::atomic<bool> closed{false};
   };
 
-  static std::error_code closed_error() { return make_error_code(errc::closed); }
+  // Sets this thread's last_error_message() too, so that a thrown system_error says which
+  // channel was closed.
+  static std::error_code closed_error(state& st) {
+    std::error_code ec;
+    detail::fail(ec, errc::closed, "channel '" + st.channel.endpoint().name() + "': closed");
+    return ec;
+  }
 
   struct recv_attempt {
     static constexpr auto dir = detail::async_op::direction::receive;
@@ -401,7 +407,7 @@ class basic_async_channel {
     std::size_t send_length() const noexcept { return 0; }
     static result_type failed(std::error_code ec) { return {ec, recv_type{}}; }
     std::optional<result_type> try_once(state& st) {
-      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error());  // SYNC POINT: closed flag
+      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error(st));  // SYNC POINT: closed flag
       std::error_code ec;
       auto v = st.channel.try_recv(ec);
       if (ec == errc::would_block) return std::nullopt;
@@ -423,7 +429,7 @@ class basic_async_channel {
     }
     static result_type failed(std::error_code ec) { return {ec}; }
     std::optional<result_type> try_once(state& st) {
-      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error());  // SYNC POINT: closed flag
+      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error(st));  // SYNC POINT: closed flag
       std::error_code ec;
       st.channel.try_send(value, ec);
       if (ec == errc::would_block) return std::nullopt;
