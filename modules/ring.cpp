@@ -70,7 +70,10 @@
 //
 // ---- Overwrite policy -------------------------------------------------------------------
 //
-// Senders never wait. A receiver whose frame may have been overwritten (tail.end > r + U)
+// Senders never wait for receivers. They do wait (briefly) for another sender still
+// writing a frame a whole ring behind: reusing that memory would let the slow writer tear
+// a newer frame after readers had validated it. A receiver whose frame may have been
+// overwritten (tail.end > r + U)
 // or whose entry belongs to a later lap skips to the oldest frame still in the ring. Reads
 // are validated after copying (the seqlock pattern): a frame is intact when, after an
 // acquire fence, tail.end <= r + U. Each frame carries its sender's sequence number; the
@@ -375,31 +378,48 @@ channel_stats endpoint::stats() const noexcept {
 
 // ---- sending -----------------------------------------------------------------------------
 
-std::uint64_t endpoint::min_receiver_position(std::uint64_t evict_dead_below) noexcept {
+std::uint64_t endpoint::lowest_in_use(std::uint64_t evict_dead_below) const noexcept {
   ring_control& ctl = control();
   const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
-  std::uint64_t lowest = end;  // no receivers: nothing holds the senders back
-  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
-    receiver_slot& slot = receiver_at(i);
-    std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
-    if (o == 0 || (o & owner_token::connecting_bit)) continue;
-    std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
-    if (pos < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
-      // A dead receiver holding the ring: evict it so that no one waits on it again.
-      if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
-        control().membership.fetch_add(1, std::memory_order_release);
-        platform::park_wake(control().membership, INT32_MAX);
+  std::uint64_t lowest = end;  // nobody reading or writing: nothing holds the senders back
+  if (options_.policy == overflow_policy::block) {
+    for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+      receiver_slot& slot = receiver_at(i);
+      std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
+      if (o == 0 || (o & owner_token::connecting_bit)) continue;
+      std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
+      if (pos < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
+        // A dead receiver holding the ring: evict it so that no one waits on it again.
+        if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
+          ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
+          platform::park_wake(ctl.membership, INT32_MAX);
+        }
+        continue;
       }
+      lowest = std::min(lowest, pos);
+    }
+  }
+  // Other senders' claims still being written: their frames' memory must not be reused
+  // either (under overwrite too, or a slow writer would tear a newer frame).
+  for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+    if (id == sender_id_) continue;
+    sender_slot& slot = sender_at(id);
+    const std::uint64_t o = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    // Acquire: pairs with the claimer's release CAS of tail (SYNC POINT: intent).
+    const std::uint64_t claim = slot.intent_start.load(std::memory_order_acquire);
+    if (o == 0 || claim == no_intent || claim >= lowest) continue;
+    if (claim < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
+      const_cast<endpoint*>(this)->abandon_claim_of(id);  // settles shared memory only
       continue;
     }
-    lowest = std::min(lowest, pos);
+    lowest = claim;
   }
   return lowest;
 }
 
 bool endpoint::has_space(std::uint64_t end, std::uint32_t need) noexcept {
   if (end + need <= cached_min_ + layout_.units) return true;
-  cached_min_ = min_receiver_position(0);
+  cached_min_ = lowest_in_use(0);
   return end + need <= cached_min_ + layout_.units;
 }
 
@@ -440,16 +460,18 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
     const auto claim_units = pad ? static_cast<std::uint32_t>(layout_.units - index) : units;
     const frame_state state = pad ? frame_state::padding : initial;
 
-    if (options_.policy == overflow_policy::block && !has_space(end, claim_units)) {
+    if (!has_space(end, claim_units)) {
+      // Under block: a receiver is a whole ring behind. Under overwrite (and block):
+      // another sender is still writing a frame a whole ring behind.
       // The stall clock runs across calls (try_send polling from coipc.asio included):
-      // a receiver that holds the ring for longer than stall_timeout is checked for life.
+      // a peer that holds the ring for longer than stall_timeout is checked for life.
       auto now = std::chrono::steady_clock::now();
       if (!send_stall_at_) {
         send_stall_at_ = now + options_.stall_timeout;
       } else if (now >= *send_stall_at_) {
-        // Evict the dead among the receivers that hold the ring (those behind the
-        // position the claim needs freed).
-        cached_min_ = min_receiver_position(end + claim_units - layout_.units);
+        // Evict the dead among the peers that hold the ring (those behind the position
+        // the claim needs freed).
+        cached_min_ = lowest_in_use(end + claim_units - layout_.units);
         send_stall_at_ = now + options_.stall_timeout;
         continue;
       }
@@ -460,11 +482,16 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       if (mode.kind == wait_mode::until && now >= mode.deadline) {
         return detail::fail(ec, errc::timeout,
                             fmt::format("channel '{}': no space for the message in time (a "
-                                        "receiver is behind)",
+                                        "receiver is a whole ring behind)",
                                         name()));
       }
       std::chrono::nanoseconds slice = *send_stall_at_ - now;
       if (auto left = time_left(mode)) slice = std::min(slice, *left);
+      // Under overwrite nobody notifies space (receivers never hold it): poll briefly
+      // for the other sender to finish its write.
+      if (options_.policy == overflow_policy::overwrite) {
+        slice = std::min<std::chrono::nanoseconds>(slice, std::chrono::milliseconds(1));
+      }
       park_once(ctl.space_wait, ctl.futex,
                 [&] { return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units); },
                 slice);
@@ -477,7 +504,10 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
     // seq_cst: ordered with connecting receivers' tail loads (see "Connecting receivers").
     if (!ctl.tail.compare_exchange_strong(t, tail_word::pack(end + claim_units, sender_id_),
                                           std::memory_order_seq_cst)) {
-      continue;  // another sender claimed first
+      // Another sender claimed first. Withdraw the intent: while we wait for space, it
+      // must not look like a claim in progress to the others (see lowest_in_use).
+      me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: a retraction only
+      continue;
     }
     if (!pad && options_.policy == overflow_policy::block) {
       // No need to record our own claim: while it is the latest, tail names us; once
@@ -785,22 +815,13 @@ endpoint::readiness endpoint::receive_readiness() const noexcept {
 }
 
 endpoint::readiness endpoint::send_readiness(std::size_t length) const noexcept {
-  if (options_.policy == overflow_policy::overwrite) return readiness::ready;
   const std::uint32_t units = units_for(length);
-  ring_control& ctl = control();
-  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+  const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_seq_cst));
   const std::uint64_t index = end & (layout_.units - 1);
   // With a wrap, the padding and the frame both need room.
   const std::uint64_t need = index + units > layout_.units ? layout_.units - index + units : units;
-  std::uint64_t lowest = end;
-  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
-    const receiver_slot& slot = receiver_at(i);
-    const std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
-    if (o == 0 || (o & owner_token::connecting_bit)) continue;
-    lowest = std::min(lowest, slot.position.load(std::memory_order_acquire));  // SYNC POINT: receiver release
-  }
-  // A full ring is "in progress": the receivers may free space, or be dead (stall check).
-  return end + need <= lowest + layout_.units ? readiness::ready : readiness::in_progress;
+  // A full ring is "in progress": the peers may free space, or be dead (stall check).
+  return end + need <= lowest_in_use(0) + layout_.units ? readiness::ready : readiness::in_progress;
 }
 
 bool endpoint::release(frame_ref& frame) noexcept {

@@ -254,9 +254,11 @@ class endpoint {
                    std::uint64_t& start, std::error_code& ec);
   void help_record(std::uint64_t tail) noexcept;
   bool has_space(std::uint64_t end, std::uint32_t need) noexcept;
-  /// The slowest live receiver's position (tail.end when there is none). Receivers behind
-  /// `evict_dead_below` whose process is dead are evicted on the way (0: none checked).
-  std::uint64_t min_receiver_position(std::uint64_t evict_dead_below) noexcept;
+  /// The lowest position still in use: the slowest live receiver's (block policy) and the
+  /// oldest claim another sender is still writing; tail.end when none. Peers behind
+  /// `evict_dead_below` whose process is dead are evicted or have their claim settled on
+  /// the way (0: none checked).
+  std::uint64_t lowest_in_use(std::uint64_t evict_dead_below) const noexcept;
   void abandon_claim_of(std::uint32_t sender_id) noexcept;
 
   // Receiver internals.
