@@ -19,14 +19,8 @@ import coipc_test_support;
 using namespace std::chrono_literals;
 
 namespace {
-struct Reading {
-  double value;
-  std::uint64_t stamp;
-  std::uint32_t sensor;
-};
-struct Pose {
-  double x, y, z, w;
-};
+using coipc_test::Pose;
+using coipc_test::Reading;
 
 }  // namespace
 

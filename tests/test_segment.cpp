@@ -20,14 +20,8 @@ import coipc_test_support;
 
 namespace {
 
-struct Reading {
-  double value;
-  std::uint64_t stamp;
-  std::uint32_t sensor;
-};
-struct Pose {
-  double x, y, z, w;
-};
+using coipc_test::Pose;
+using coipc_test::Reading;
 
 coipc::segment_geometry small_geometry() {
   coipc::segment_geometry g;
