@@ -44,6 +44,15 @@ void write_file(const std::string& path, const void* data, std::size_t size) {
   ::close(fd);
 }
 
+// Overwrites sizeof(V) bytes of a file at `offset` (to corrupt a valid segment's header).
+template <class V>
+void patch_file(const std::string& path, off_t offset, V value) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, &value, sizeof value, offset) == static_cast<ssize_t>(sizeof value));
+  ::close(fd);
+}
+
 coipc::segment open_reading(const std::string& name, std::error_code& ec,
                             coipc::segment_options options = {}) {
   return coipc::segment::open(name, coipc::fingerprint_of<Reading>(), small_geometry(), options,
@@ -207,22 +216,15 @@ TEST_CASE("hostile segments are refused - never read out of bounds") {
   }
   SECTION("a header whose bytes were flipped") {
     { auto a = open_reading(name, ec); REQUIRE_FALSE(ec); }
-    int fd = ::open(shm_path(name).c_str(), O_RDWR);
-    REQUIRE(fd >= 0);
-    std::uint64_t huge = ~0ull;  // total_size: would map far beyond the file
-    REQUIRE(::pwrite(fd, &huge, sizeof huge, 16) == sizeof huge);
-    ::close(fd);
+    patch_file(shm_path(name), 16, ~0ull);  // total_size: would map far beyond the file
     open_reading(name, ec);
     CHECK(ec == coipc::errc::corrupt_segment);
     CHECK(coipc::last_error_message().find("checksum") != std::string::npos);
   }
   SECTION("another layout version") {
     { auto a = open_reading(name, ec); REQUIRE_FALSE(ec); }
-    int fd = ::open(shm_path(name).c_str(), O_RDWR);
-    REQUIRE(fd >= 0);
-    std::uint32_t version = coipc::layout_version + 1;
-    REQUIRE(::pwrite(fd, &version, sizeof version, 8) == sizeof version);
-    ::close(fd);
+    const std::uint32_t version = coipc::layout_version + 1;
+    patch_file(shm_path(name), 8, version);
     open_reading(name, ec);
     CHECK(ec == coipc::errc::version_mismatch);
     CHECK(coipc::last_error_message().find("layout version " + std::to_string(version)) !=
