@@ -13,6 +13,7 @@
 #include "json.hpp"
 #include "matrix.hpp"
 #include "options.hpp"
+#include "registry.hpp"
 #include "result.hpp"
 #include "runner.hpp"
 #include "system.hpp"
@@ -104,12 +105,26 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
+  // `--system all` runs the systems built; the peers CMake did not find are said here, once,
+  // before any result, so a table without them is not read as them having been skipped.
+  if (o.all_systems) {
+    if (const std::string line = not_built_line(); !line.empty()) fmt::print("coipc-bench: {}\n", line);
+  }
+  const std::vector<std::string> missing = missing_system_names();
+
   const std::vector<case_spec> cases = build_matrix(o);
   std::vector<std::unique_ptr<ipc_system>> systems;
   for (const auto& name : o.systems) {
     systems.push_back(make_system(name));
-    for (const auto& remark : systems.back()->prepare()) fmt::print("note: {}: {}\n", name, remark);
+    // The registry and system.cpp disagree: a build error, not the user's. Said before any
+    // system is prepared, so there is nothing (a daemon, a raised limit) to undo.
+    if (!systems.back()) {
+      fmt::print(stderr, "coipc-bench: system '{}' is registered as built but not compiled in\n", name);
+      return 1;
+    }
   }
+  for (auto& sys : systems)
+    for (const auto& remark : sys->prepare()) fmt::print("note: {}: {}\n", sys->name(), remark);
 
   shared_state* sh = shared_state::create();
   const double timeout_s = o.timeout_s.value_or(o.quick ? 30 : 300);
@@ -136,7 +151,7 @@ int main(int argc, char** argv) {
         r = run_repeats(*sys, c, sizes, *sh, o.repeat, timeout_s, counter, label);
         r.note = note;
         (r.status == "ok" ? ok : failed)++;
-        if (json) fmt::print(json, "{}\n", to_json(r));
+        if (json) fmt::print(json, "{}\n", to_json(r, missing));
       }
       fmt::print("{}\n", table_row(r));
       std::fflush(stdout);

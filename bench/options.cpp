@@ -1,13 +1,14 @@
 #include "options.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <algorithm>
 #include <charconv>
 #include <cctype>
 
 #include "harness.hpp"
 #include "payload.hpp"
+#include "registry.hpp"
 
 namespace bench {
 namespace {
@@ -44,6 +45,12 @@ std::optional<std::uint64_t> parse_bytes(std::string_view s) {
 }
 
 std::string usage(std::string_view program) {
+  // Every known system, so the text is the same for every build; the ones this build
+  // lacks are named after it.
+  std::vector<std::string> names;
+  for (const auto& s : known_systems()) names.push_back(s.name);
+  const auto missing = missing_system_names();
+  const std::string not_built = missing.empty() ? "" : fmt::format("; not built here: {}", fmt::join(missing, " "));
   return fmt::format(
       "usage: {} [options]\n"
       "  --pattern route|channel|pingpong   scenario (default: the whole matrix)\n"
@@ -56,8 +63,8 @@ std::string usage(std::string_view program) {
       "  --mode process|thread              each party its own process (fork) or thread\n"
       "  --wait spin|park                   pingpong receivers: busy-poll or block (default both)\n"
       "  --api blocking|coroutine           coipc's API (coroutine: co_await via coipc.asio)\n"
-      "  --system S[,S...]                  coipc posix_mq uds pipe boost_mq zmq iceoryx, or all\n"
-      "                                     (default coipc)\n"
+      "  --system S[,S...]                  {}, or all\n"
+      "                                     (default coipc){}\n"
       "  --json FILE                        also write one JSON object per result per line\n"
       "  --quick                            fewer messages: the default matrix in seconds\n"
       "  --repeat R                         run each case R times; report the median and spread\n"
@@ -69,7 +76,7 @@ std::string usage(std::string_view program) {
       "9-256 B everywhere and 8 B, 4 KiB, 64 KiB, 1 MiB for route 1->1; process mode, plus\n"
       "thread mode at 9-256 B. Unless --messages is given, a sender sends at most 1 GiB\n"
       "(quick: 16 MiB).\n",
-      program, max_endpoints, max_endpoints, min_message_size);
+      program, max_endpoints, max_endpoints, min_message_size, fmt::join(names, " "), not_built);
 }
 
 parse_outcome parse_options(int argc, const char* const* argv) {
@@ -132,22 +139,10 @@ parse_outcome parse_options(int argc, const char* const* argv) {
         if (!a) return fail(fmt::format("bad --api '{}'", *v));
         o.api = *a;
       } else if (arg == "--system") {
-        o.systems.clear();
-        std::string_view rest = *v;
-        while (!rest.empty()) {
-          const auto comma = rest.find(',');
-          const std::string_view name = rest.substr(0, comma);
-          rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-          if (name == "all") {
-            for (auto& s : system_names())
-              if (std::find(o.systems.begin(), o.systems.end(), s) == o.systems.end()) o.systems.push_back(s);
-          } else if (std::find(system_names().begin(), system_names().end(), name) != system_names().end()) {
-            if (std::find(o.systems.begin(), o.systems.end(), name) == o.systems.end()) o.systems.emplace_back(name);
-          } else {
-            return fail(fmt::format("bad --system '{}'", name));
-          }
-        }
-        if (o.systems.empty()) return fail("--system needs a name");
+        auto sel = select_systems(*v);
+        if (!sel.error.empty()) return fail(std::move(sel.error));
+        o.systems = std::move(sel.names);
+        o.all_systems = sel.all;
       } else if (arg == "--json") {
         if (v->empty()) return fail("--json needs a file name");
         o.json_path = *v;

@@ -19,7 +19,8 @@ struct options {
   std::optional<run_mode> mode;
   std::optional<wait_kind> wait;
   api_kind api = api_kind::blocking;
-  std::vector<std::string> systems{"coipc"};
+  std::vector<std::string> systems{"coipc"};  ///< built ones only (registry.hpp)
+  bool all_systems = false;                   ///< `--system all`: say which are not built
   std::string json_path;
   bool quick = false;
   std::uint32_t repeat = 1;

@@ -27,11 +27,6 @@ std::string format_size(std::uint64_t b) {
   return fmt::format("{} B", b);
 }
 
-const std::vector<std::string>& system_names() {
-  static const std::vector<std::string> names{"coipc", "posix_mq", "uds", "pipe", "boost_mq", "zmq", "iceoryx"};
-  return names;
-}
-
 std::string case_spec::size_label() const {
   if (fixed_size()) return format_size(size_min);
   return fmt::format("{}-{} B", size_min, size_max);

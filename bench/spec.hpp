@@ -42,7 +42,4 @@ struct case_spec {
 
 std::string format_size(std::uint64_t bytes);
 
-/// Every system's name, in the order they run (system.hpp makes them).
-const std::vector<std::string>& system_names();
-
 }  // namespace bench

@@ -46,10 +46,12 @@ std::unique_ptr<ipc_system> make_coipc();
 std::unique_ptr<ipc_system> make_posix_mq();
 std::unique_ptr<ipc_system> make_uds();
 std::unique_ptr<ipc_system> make_pipe();
+// The optional peers: defined only where built (registry.hpp, COIPC_BENCH_HAVE_*).
 std::unique_ptr<ipc_system> make_boost_mq();
 std::unique_ptr<ipc_system> make_zmq();
 std::unique_ptr<ipc_system> make_iceoryx();
 
+/// A built system by name (a name from select_systems, registry.hpp); nullptr otherwise.
 std::unique_ptr<ipc_system> make_system(std::string_view name);
 
 /// Queue depth used by the queue-based peers: 256 messages, but at most 32 MiB of buffered

@@ -1,5 +1,7 @@
-# coipc-bench's command line: every bad argument exits 2 with the usage; --help exits 0.
-# cmake -P with BENCH = the executable.
+# coipc-bench's command line: every bad argument exits 2 with the usage; --help exits 0; a
+# known peer this build lacks is refused as not built, with the reason, an unknown name as
+# unknown. cmake -P with BENCH = the executable, MISSING = the peers not built, comma-separated
+# (bench/CMakeLists.txt: what its configure did not find).
 set(bad
   "--bogus"
   "--pattern nope"
@@ -39,9 +41,40 @@ foreach(a IN LISTS bad)
   endif()
 endforeach()
 
+# Not built, against unknown: each says which it is (an unknown name is not "not built").
+string(REPLACE "," ";" missing "${MISSING}")
+execute_process(COMMAND "${BENCH}" --system nope RESULT_VARIABLE rc ERROR_VARIABLE err TIMEOUT 30)
+if(NOT err MATCHES "^coipc-bench: bad --system 'nope': unknown system\n")
+  message(FATAL_ERROR "coipc-bench --system nope: not an unknown-system error\n${err}")
+endif()
+foreach(sys IN LISTS missing)
+  foreach(arg "${sys}" "coipc,${sys}" "all,${sys}")
+    execute_process(COMMAND "${BENCH}" --system ${arg} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
+      TIMEOUT 30)
+    if(NOT rc STREQUAL "2" OR NOT out STREQUAL "")
+      message(FATAL_ERROR "coipc-bench --system ${arg}: exit status ${rc}, expected 2 (not built)\n${out}${err}")
+    endif()
+    if(NOT err MATCHES "^coipc-bench: system '${sys}' is not built into this coipc-bench: [^\n]+ (was|were) not found when it was configured\n")
+      message(FATAL_ERROR "coipc-bench --system ${arg}: not a not-built error\n${err}")
+    endif()
+  endforeach()
+endforeach()
+
 execute_process(COMMAND "${BENCH}" --help RESULT_VARIABLE rc OUTPUT_VARIABLE out TIMEOUT 30)
 if(NOT rc STREQUAL "0" OR NOT out MATCHES "usage: coipc-bench")
   message(FATAL_ERROR "coipc-bench --help: exit status ${rc}\n${out}")
 endif()
+# The usage lists every known system, and then exactly the ones not built here.
+if(NOT out MATCHES "coipc posix_mq uds pipe boost_mq zmq iceoryx, or all")
+  message(FATAL_ERROR "coipc-bench --help: --system does not list every known system\n${out}")
+endif()
+list(JOIN missing " " missing_text)
+if(missing AND NOT out MATCHES "\\(default coipc\\); not built here: ${missing_text}\n")
+  message(FATAL_ERROR "coipc-bench --help: does not say '${missing_text}' are not built\n${out}")
+elseif(NOT missing AND out MATCHES "not built")
+  message(FATAL_ERROR "coipc-bench --help: names systems not built, but all are\n${out}")
+endif()
 list(LENGTH bad n)
-message("${n} bad command lines rejected with status 2 and the usage; --help ok")
+list(LENGTH missing n_missing)
+message("${n} bad command lines rejected with status 2 and the usage; --help ok; "
+        "${n_missing} peers not built refused as such (${missing_text})")

@@ -1,10 +1,13 @@
 // Unit tests of coipc-bench's own logic: the payload stamp and its checks (every system's
-// results rest on them), the command line, the matrix, the JSON line.
+// results rest on them), the command line, the registry of systems, the matrix, the JSON
+// line.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "json.hpp"
@@ -12,6 +15,7 @@
 #include "matrix.hpp"
 #include "options.hpp"
 #include "payload.hpp"
+#include "registry.hpp"
 
 using namespace bench;
 
@@ -108,21 +112,82 @@ TEST_CASE("the verifier passes good messages and catches every kind of bad one")
 
 TEST_CASE("command line") {
   auto ok = parse({"--pattern", "channel", "--senders", "3", "--receivers=4", "--size", "4K-1MiB", "--system",
-                   "coipc,zmq", "--repeat", "3", "--quick", "--json", "x.json"});
+                   "coipc,pipe", "--repeat", "3", "--quick", "--json", "x.json"});
   REQUIRE(ok.error.empty());
   CHECK(ok.options.pattern == pattern::channel);
   CHECK(*ok.options.senders == 3);
   CHECK(*ok.options.receivers == 4);
   CHECK(ok.options.size->first == 4096);
   CHECK(ok.options.size->second == 1u << 20);
-  CHECK(ok.options.systems == std::vector<std::string>{"coipc", "zmq"});
+  CHECK(ok.options.systems == std::vector<std::string>{"coipc", "pipe"});
+  CHECK_FALSE(ok.options.all_systems);
   CHECK(ok.options.repeat == 3);
   CHECK(ok.options.quick);
-  CHECK(parse({"--system", "all"}).options.systems.size() == 7);
+  CHECK(parse({"--system", "all"}).options.systems == built_system_names());
+  CHECK(parse({"--system", "all"}).options.all_systems);
   CHECK_FALSE(parse({"--size", "7"}).error.empty());
   CHECK_FALSE(parse({"--pattern", "route", "--senders", "2"}).error.empty());
   CHECK(*parse_bytes("64KiB") == 65536);
   CHECK_FALSE(parse_bytes("64Q"));
+}
+
+TEST_CASE("this build's registry: libc's peers always, every known system built or said why not") {
+  const auto& known = known_systems();
+  REQUIRE(known.size() == 7);
+  for (const char* name : {"coipc", "posix_mq", "uds", "pipe"}) {
+    auto it = std::find_if(known.begin(), known.end(), [&](const known_system& s) { return s.name == name; });
+    REQUIRE(it != known.end());
+    CHECK(it->built());
+  }
+  // The names are the definitions CMake gave (COIPC_BENCH_HAVE_*): the registry and the
+  // executable's make_system (system.cpp) see the same ones.
+  const std::vector<std::pair<const char*, bool>> peers{
+      {"boost_mq", COIPC_BENCH_HAVE_BOOST_MQ != 0},
+      {"zmq", COIPC_BENCH_HAVE_ZMQ != 0},
+      {"iceoryx", COIPC_BENCH_HAVE_ICEORYX != 0}};
+  for (const auto& [name, have] : peers) {
+    auto it = std::find_if(known.begin(), known.end(), [&](const known_system& s) { return s.name == name; });
+    REQUIRE(it != known.end());
+    CHECK(it->built() == have);
+    if (!have) CHECK_THAT(it->missing, Catch::EndsWith("not found"));
+  }
+  CHECK(built_system_names().size() + missing_system_names().size() == known.size());
+  CHECK(not_built_line().empty() == missing_system_names().empty());
+}
+
+TEST_CASE("--system against a registry with peers missing") {
+  const std::vector<known_system> known{{"coipc", ""},
+                                        {"pipe", ""},
+                                        {"zmq", "libzmq was not found"},
+                                        {"boost_mq", ""},
+                                        {"iceoryx", "iox-roudi, the iceoryx daemon, was not found"}};
+  // all: the built ones in the registry's order, after any named first, each once.
+  auto all = select_systems("all", known);
+  REQUIRE(all.error.empty());
+  CHECK(all.all);
+  CHECK(all.names == std::vector<std::string>{"coipc", "pipe", "boost_mq"});
+  auto mixed = select_systems("boost_mq,all,pipe", known);
+  REQUIRE(mixed.error.empty());
+  CHECK(mixed.names == std::vector<std::string>{"boost_mq", "coipc", "pipe"});
+  CHECK_FALSE(select_systems("pipe,coipc", known).all);
+
+  // A known peer not built: said so, with CMake's reason; not "unknown".
+  auto zmq = select_systems("coipc,zmq", known);
+  CHECK(zmq.error ==
+        "system 'zmq' is not built into this coipc-bench: libzmq was not found when it was configured");
+  CHECK_THAT(select_systems("iceoryx", known).error, Catch::Contains("not built") && Catch::Contains("iox-roudi"));
+
+  // A name nobody knows stays unknown; nothing at all is an error too.
+  CHECK_THAT(select_systems("nope", known).error, Catch::Contains("unknown system"));
+  CHECK_THAT(select_systems("coipc,nope", known).error, Catch::Contains("'nope'"));
+  CHECK_FALSE(select_systems(",", known).error.empty());
+
+  CHECK(built_system_names(known) == std::vector<std::string>{"coipc", "pipe", "boost_mq"});
+  CHECK(missing_system_names(known) == std::vector<std::string>{"zmq", "iceoryx"});
+  CHECK(not_built_line(known) ==
+        "not built: zmq (libzmq was not found at configure time), "
+        "iceoryx (iox-roudi, the iceoryx daemon, was not found at configure time)");
+  CHECK(not_built_line({{"coipc", ""}}).empty());
 }
 
 TEST_CASE("the default matrix, and options narrowing it") {
@@ -159,4 +224,6 @@ TEST_CASE("a JSON line has every field, null where not measured") {
   CHECK_THAT(j, Catch::Contains("\"p50_ns\": null"));
   CHECK_THAT(j, Catch::Contains("\"us_per_datum\": 1.5"));
   CHECK_THAT(j, Catch::Contains("a \\\"quoted\\\" note"));
+  CHECK_THAT(j, Catch::EndsWith(", \"missing_systems\": []}"));
+  CHECK_THAT(to_json(r, {"zmq", "iceoryx"}), Catch::EndsWith(", \"missing_systems\": [\"zmq\", \"iceoryx\"]}"));
 }
