@@ -43,6 +43,43 @@ struct message {
   }
 };
 
+/// The payload of a bytes channel's send: any contiguous bytes or characters, not owned.
+/// Converts implicitly from std::span<const std::byte>, std::string_view (and so string
+/// literals and std::string), std::span<const char>, std::span<const unsigned char> and
+/// containers of those (std::vector<std::byte>, std::vector<char>, ...); from a raw buffer
+/// as {pointer, size}.
+class byte_view {
+ public:
+  byte_view() = default;
+  byte_view(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
+  byte_view(const void* data, std::size_t size) noexcept
+      : bytes_(static_cast<const std::byte*>(data), size) {}
+  template <class S>
+    requires(std::is_convertible_v<const S&, std::span<const std::byte>> ||
+             std::is_convertible_v<const S&, std::string_view> ||
+             std::is_convertible_v<const S&, std::span<const char>> ||
+             std::is_convertible_v<const S&, std::span<const unsigned char>>)
+  byte_view(const S& source) noexcept {
+    if constexpr (std::is_convertible_v<const S&, std::span<const std::byte>>) {
+      bytes_ = std::span<const std::byte>(source);
+    } else if constexpr (std::is_convertible_v<const S&, std::string_view>) {
+      bytes_ = std::as_bytes(std::span<const char>(std::string_view(source)));
+    } else if constexpr (std::is_convertible_v<const S&, std::span<const char>>) {
+      bytes_ = std::as_bytes(std::span<const char>(source));
+    } else {
+      bytes_ = std::as_bytes(std::span<const unsigned char>(source));
+    }
+  }
+
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+  const std::byte* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+  bool empty() const noexcept { return bytes_.empty(); }
+
+ private:
+  std::span<const std::byte> bytes_;
+};
+
 /// Which directions an endpoint takes part in.
 enum class role : unsigned { sender = 1, receiver = 2, both = 3 };
 
@@ -71,17 +108,60 @@ concept payload_type = std::is_same_v<T, bytes> ||
 template <class T, detail::channel_kind Kind>
 class basic_channel;
 
+}  // namespace coipc
+
+export namespace coipc::detail {
+
+/// Shared ownership of an endpoint by its channel object and the loans and views taken
+/// from it, so that a loan or view stays safe after close(), after the channel object is
+/// moved (the endpoint stays where it is) and after it is destroyed. The count is not
+/// atomic: like the endpoint, its loans and views belong to one thread at a time.
+class shared_endpoint {
+ public:
+  shared_endpoint() = default;
+  static shared_endpoint make() { return shared_endpoint(new box); }
+  shared_endpoint(const shared_endpoint& o) noexcept : box_(o.box_) {
+    if (box_) ++box_->refs;
+  }
+  shared_endpoint(shared_endpoint&& o) noexcept : box_(std::exchange(o.box_, nullptr)) {}
+  shared_endpoint& operator=(shared_endpoint o) noexcept {
+    std::swap(box_, o.box_);
+    return *this;
+  }
+  ~shared_endpoint() {
+    if (box_ && --box_->refs == 0) delete box_;
+  }
+
+  explicit operator bool() const noexcept { return box_ != nullptr; }
+  endpoint* operator->() const noexcept { return &box_->ep; }
+  endpoint& operator*() const noexcept { return box_->ep; }
+  /// How many owners (the channel object, its loans and views).
+  std::uint32_t owners() const noexcept { return box_ ? box_->refs : 0; }
+
+ private:
+  struct box {
+    endpoint ep;
+    std::uint32_t refs = 1;
+  };
+  explicit shared_endpoint(box* b) noexcept : box_(b) {}
+  box* box_ = nullptr;
+};
+
+}  // namespace coipc::detail
+
+export namespace coipc {
+
 /// Space loaned from the ring: write in place, then commit(). Destroyed uncommitted, the
 /// space is given back as a skipped frame.
 template <class T>
 class loan {
  public:
   loan() = default;
-  loan(loan&& o) noexcept : ep_(std::exchange(o.ep_, nullptr)), frame_(std::exchange(o.frame_, {})) {}
+  loan(loan&& o) noexcept : ep_(std::move(o.ep_)), frame_(std::exchange(o.frame_, {})) {}
   loan& operator=(loan&& o) noexcept {
     if (this != &o) {
       reset();
-      ep_ = std::exchange(o.ep_, nullptr);
+      ep_ = std::move(o.ep_);
       frame_ = std::exchange(o.frame_, {});
     }
     return *this;
@@ -97,6 +177,8 @@ class loan {
   T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
 
   /// Publishes the message (for bytes: its first `length` bytes, at most the loaned size).
+  /// After the channel was closed (or destroyed) it publishes nothing: close() gave the
+  /// space back. The loaned memory stays mapped until the loan is gone.
   void commit() noexcept { commit(frame_.length); }
   void commit(std::size_t length) noexcept {
     if (frame_) ep_->commit(frame_, std::min<std::size_t>(length, frame_.length));
@@ -105,11 +187,12 @@ class loan {
  private:
   template <class, detail::channel_kind>
   friend class basic_channel;
-  loan(detail::endpoint* ep, detail::frame_ref f) : ep_(ep), frame_(f) {}
+  loan(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
     if (frame_) ep_->abandon(frame_);
+    ep_ = {};
   }
-  detail::endpoint* ep_ = nullptr;
+  detail::shared_endpoint ep_;
   detail::frame_ref frame_;
 };
 
@@ -120,11 +203,11 @@ template <class T>
 class view {
  public:
   view() = default;
-  view(view&& o) noexcept : ep_(std::exchange(o.ep_, nullptr)), frame_(std::exchange(o.frame_, {})) {}
+  view(view&& o) noexcept : ep_(std::move(o.ep_)), frame_(std::exchange(o.frame_, {})) {}
   view& operator=(view&& o) noexcept {
     if (this != &o) {
       reset();
-      ep_ = std::exchange(o.ep_, nullptr);
+      ep_ = std::move(o.ep_);
       frame_ = std::exchange(o.frame_, {});
     }
     return *this;
@@ -142,16 +225,17 @@ class view {
   const T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
   std::uint32_t sender() const noexcept { return frame_.sender; }
   /// Whether the bytes read so far were not overwritten (always true under block).
-  bool intact() const noexcept { return ep_ && ep_->intact(frame_); }
+  bool intact() const noexcept { return ep_ && frame_ && ep_->intact(frame_); }
 
  private:
   template <class, detail::channel_kind>
   friend class basic_channel;
-  view(detail::endpoint* ep, detail::frame_ref f) : ep_(ep), frame_(f) {}
+  view(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
     if (frame_) ep_->release(frame_);
+    ep_ = {};
   }
-  detail::endpoint* ep_ = nullptr;
+  detail::shared_endpoint ep_;
   detail::frame_ref frame_;
 };
 
@@ -165,7 +249,7 @@ class basic_channel {
 
  public:
   static constexpr bool is_bytes = std::is_same_v<T, bytes>;
-  using send_type = std::conditional_t<is_bytes, std::span<const std::byte>, T>;
+  using send_type = std::conditional_t<is_bytes, byte_view, T>;
   using recv_type = std::conditional_t<is_bytes, message, T>;
   using duration = std::chrono::nanoseconds;
 
@@ -192,11 +276,6 @@ class basic_channel {
   bool send_for(const send_type& v, duration timeout, std::error_code& ec) {
     return put(v, detail::wait_mode::for_duration(timeout), ec);
   }
-  /// Text convenience for bytes channels.
-  void send(std::string_view text) requires is_bytes { send(std::as_bytes(std::span(text))); }
-  bool send(std::string_view text, std::error_code& ec) requires is_bytes {
-    return send(std::as_bytes(std::span(text)), ec);
-  }
 
   /// Loans space for one message (for bytes: `length` bytes) in the ring, blocking for it.
   coipc::loan<T> loan(std::size_t length = is_bytes ? 0 : sizeof(T)) {
@@ -207,8 +286,8 @@ class basic_channel {
   }
   coipc::loan<T> loan(std::size_t length, std::error_code& ec) {
     detail::frame_ref f;
-    if (!ep_.claim(is_bytes ? length : sizeof(T), detail::wait_mode::blocking(), f, ec)) return {};
-    return coipc::loan<T>(&ep_, f);
+    if (!ep().claim(is_bytes ? length : sizeof(T), detail::wait_mode::blocking(), f, ec)) return {};
+    return coipc::loan<T>(ep_, f);
   }
 
   // ---- receiving ----
@@ -245,31 +324,53 @@ class basic_channel {
     return v;
   }
   coipc::view<T> view(std::error_code& ec) { return view_with(detail::wait_mode::blocking(), ec); }
+  /// The next message read in place if one is there now (an empty view otherwise);
+  /// throws on errors.
+  coipc::view<T> try_view() {
+    return soft_value(errc::would_block, [&](auto& ec) { return try_view(ec); });
+  }
   coipc::view<T> try_view(std::error_code& ec) { return view_with(detail::wait_mode::try_only(), ec); }
+  /// The next message read in place, waiting at most `timeout` (an empty view then);
+  /// throws on errors.
+  coipc::view<T> view_for(duration timeout) {
+    return soft_value(errc::timeout, [&](auto& ec) { return view_for(timeout, ec); });
+  }
   coipc::view<T> view_for(duration timeout, std::error_code& ec) {
     return view_with(detail::wait_mode::for_duration(timeout), ec);
   }
 
   // ---- the channel ----
-  std::uint32_t receiver_count() const noexcept { return ep_.receiver_count(); }
+  std::uint32_t receiver_count() const noexcept { return ep().receiver_count(); }
   /// Waits until at least `n` receivers are connected; false on timeout.
   bool wait_for_receivers(std::uint32_t n, duration timeout) {
     return soft(errc::timeout, [&](auto& ec) { return wait_for_receivers(n, timeout, ec); });
   }
   bool wait_for_receivers(std::uint32_t n, duration timeout, std::error_code& ec) {
-    return ep_.wait_for_receivers(n, detail::wait_mode::for_duration(timeout), ec);
+    return ep().wait_for_receivers(n, detail::wait_mode::for_duration(timeout), ec);
   }
   /// Messages this receiver lost to the overwrite policy (always 0 under block).
-  std::uint64_t lost() const noexcept { return ep_.lost(); }
-  channel_stats stats() const noexcept { return ep_.stats(); }
-  std::size_t max_message_size() const noexcept { return ep_.max_message_size(); }
-  std::uint32_t sender_id() const noexcept { return ep_.sender_id(); }
-  bool is_open() const noexcept { return ep_.is_open(); }
+  std::uint64_t lost() const noexcept { return ep().lost(); }
+  channel_stats stats() const noexcept { return ep().stats(); }
+  std::size_t max_message_size() const noexcept { return ep().max_message_size(); }
+  std::uint32_t sender_id() const noexcept { return ep().sender_id(); }
+  bool is_open() const noexcept { return ep().is_open(); }
   /// Leaves the channel: frees this endpoint's slots. Later calls fail with errc::closed.
-  void close() noexcept { ep_.close(); }
+  /// Loans and views taken before stay safe: the mapping lives as long as they do; a loan
+  /// committed after close() publishes nothing.
+  void close() noexcept { ep().close(/*keep_mapping=*/ep_.owners() > 1); }
 
   /// The underlying endpoint (for coipc.asio).
-  detail::endpoint& endpoint() noexcept { return ep_; }
+  detail::endpoint& endpoint() noexcept { return ep(); }
+
+  basic_channel(basic_channel&&) noexcept = default;
+  basic_channel& operator=(basic_channel&& o) noexcept {
+    if (this != &o) {
+      close();
+      ep_ = std::move(o.ep_);
+    }
+    return *this;
+  }
+  ~basic_channel() { close(); }
 
  private:
   void open(std::string_view name, role r, const channel_options& o, std::error_code& ec) {
@@ -294,40 +395,48 @@ class basic_channel {
     ro.spin = o.spin;
     const type_fingerprint type = is_bytes ? bytes_fingerprint() : fingerprint_of<T>();
     const auto roles = static_cast<unsigned>(r);
-    ep_.open(name, type, ro, roles & 1u, roles & 2u, ec);
+    ep().open(name, type, ro, roles & 1u, roles & 2u, ec);
   }
 
   bool put(const send_type& v, detail::wait_mode mode, std::error_code& ec) {
     if constexpr (is_bytes) {
-      return ep_.send(v, mode, ec);
+      return ep().send(v.bytes(), mode, ec);
     } else {
-      return ep_.send(std::as_bytes(std::span(&v, 1)), mode, ec);
+      return ep().send(std::as_bytes(std::span(&v, 1)), mode, ec);
     }
   }
 
   bool get(recv_type& out, detail::wait_mode mode, std::error_code& ec) {
     for (;;) {
       detail::frame_ref f;
-      if (!ep_.acquire(mode, f, ec)) return false;
+      if (!ep().acquire(mode, f, ec)) return false;
       if constexpr (is_bytes) {
         out.data.assign(f.data, f.data + f.length);
         out.sender = f.sender;
       } else {
-        if (f.length != sizeof(T)) {
-          ep_.release(f);
-          return detail::fail(ec, errc::corrupt_segment, "channel '" + ep_.name() + "': frame of the wrong size");
-        }
+        if (f.length != sizeof(T)) return wrong_size(f, ec);
         std::memcpy(&out, f.data, sizeof(T));
       }
-      if (ep_.release(f)) return true;
+      if (ep().release(f)) return true;
       // Overwritten while we copied it (overwrite policy): counted lost; take the next.
     }
   }
 
   coipc::view<T> view_with(detail::wait_mode mode, std::error_code& ec) {
     detail::frame_ref f;
-    if (!ep_.acquire(mode, f, ec)) return {};
-    return coipc::view<T>(&ep_, f);
+    if (!ep().acquire(mode, f, ec)) return {};
+    // A typed view reads sizeof(T) bytes: a frame of another length (a corrupt or hostile
+    // segment) would make *v read past the frame, or past the mapping.
+    if (!is_bytes && f.length != sizeof(T)) return wrong_size(f, ec), coipc::view<T>{};
+    return coipc::view<T>(ep_, f);
+  }
+
+  bool wrong_size(detail::frame_ref& f, std::error_code& ec) {
+    const std::uint32_t length = f.length;
+    ep().release(f);
+    return detail::fail(ec, errc::corrupt_segment,
+                        "channel '" + ep().name() + "': frame of " + std::to_string(length) +
+                            " B where the payload type has " + std::to_string(sizeof(T)) + " B");
   }
 
   template <class F>
@@ -361,7 +470,15 @@ class basic_channel {
     return v;
   }
 
-  detail::endpoint ep_;
+  // The endpoint of an open (or closed) channel; empty only in a moved-from object, whose
+  // calls then fail as on a never-opened one.
+  detail::endpoint& ep() const noexcept { return ep_ ? *ep_ : unopened(); }
+  static detail::endpoint& unopened() noexcept {
+    static detail::endpoint never_opened;  // calls on it fail before touching any state
+    return never_opened;
+  }
+
+  detail::shared_endpoint ep_ = detail::shared_endpoint::make();
 };
 
 /// One sender, any number of receivers; every receiver gets every message.

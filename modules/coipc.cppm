@@ -3,6 +3,7 @@
 // The core module. It never includes Asio; the coroutine layer is module coipc.asio.
 export module coipc;
 export import :error;
+export import :fault;
 export import :platform;
 export import :segment;
 export import :wait;

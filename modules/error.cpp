@@ -31,6 +31,7 @@ class coipc_category final : public std::error_category {
       case errc::wrong_role: return "endpoint not opened for this direction";
       case errc::invalid_argument: return "invalid channel options";
       case errc::system_error: return "system call failed";
+      case errc::loan_outstanding: return "a loan of this endpoint is still outstanding";
     }
     return "unknown coipc error " + std::to_string(value);
   }

@@ -34,6 +34,7 @@ enum class errc {
   wrong_role,           ///< send on an endpoint opened only to receive, or the reverse
   invalid_argument,     ///< options out of range (capacity not a power of two, ...)
   system_error,         ///< an operating-system call failed (see the message)
+  loan_outstanding,     ///< a send or loan while this endpoint's previous loan is not committed or dropped
 };
 
 /// The category of coipc::errc. Its name is "coipc".

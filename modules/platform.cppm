@@ -80,11 +80,14 @@ struct process_id {
   friend bool operator==(const process_id&, const process_id&) = default;
 };
 
-/// The calling process (not cached: a forked child is a different process).
+/// The calling process (not cached: a forked child is a different process). Its start
+/// time is 0 when /proc/self/stat cannot be read.
 process_id this_process() noexcept;
 
 /// False once the process has exited, even while it is an unreaped zombie, and for a pid
-/// that now belongs to a different process.
+/// that now belongs to a different process: only on positive evidence (ESRCH, a zombie, a
+/// different start time). When /proc cannot be read (no file descriptor left, hidepid,
+/// another user's process) the answer is true: unknown is not dead.
 bool is_alive(const process_id& process) noexcept;
 
 // ---- Named shared memory -----------------------------------------------------------------

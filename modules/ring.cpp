@@ -100,6 +100,7 @@ namespace coipc::detail {
 
 namespace {
 constexpr std::uint64_t no_intent = ~0ull;
+constexpr std::chrono::nanoseconds min_stall_timeout = std::chrono::milliseconds(1);
 
 std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
 
@@ -158,6 +159,7 @@ endpoint& endpoint::operator=(endpoint&& o) noexcept {
     recv_stall_at_ = o.recv_stall_at_;
     send_stall_at_ = o.send_stall_at_;
     closed_ = std::exchange(o.closed_, false);
+    claim_outstanding_ = std::exchange(o.claim_outstanding_, false);
   }
   return *this;
 }
@@ -186,6 +188,12 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
   if (options.max_senders < 1 || options.max_senders > 255) {
     return invalid(fmt::format("max senders {} must be from 1 to 255", options.max_senders));
   }
+  // Shorter than a liveness check is not meaningful: a stalled call would do nothing but
+  // check its peers' lives.
+  if (options.stall_timeout < min_stall_timeout) {
+    return invalid(fmt::format("stall timeout {} ns is below the minimum of 1 ms",
+                               options.stall_timeout.count()));
+  }
 
   segment_geometry g;
   g.kind = static_cast<std::uint32_t>(options.kind);
@@ -205,7 +213,16 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
   base_ = segment_.body().data();
   options_ = options;
   max_message_ = options.max_message_size;
-  token_ = owner_token::of(platform::this_process());
+  const platform::process_id me = platform::this_process();
+  if (me.start_time == 0) {
+    close();
+    return detail::fail(ec, errc::system_error,
+                        fmt::format("channel '{}': cannot read this process's start time from "
+                                    "/proc/self/stat (out of file descriptors?): refusing to join "
+                                    "with an identity peers could not verify",
+                                    name));
+  }
+  token_ = owner_token::of(me);
   closed_ = false;
   if (as_sender && !connect_sender(ec)) {
     close();
@@ -218,17 +235,21 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
   return true;
 }
 
-void endpoint::close() noexcept {
-  if (!base_) return;
-  if (sender_id_) release_sender_slot();
-  if (receiver_index_ >= 0) release_receiver_slot();
-  closed_ = true;
-  segment_ = segment();
-  base_ = nullptr;
+void endpoint::close(bool keep_mapping) noexcept {
+  if (base_ && !closed_) {
+    if (sender_id_) release_sender_slot();  // settles an outstanding loan's claim too
+    if (receiver_index_ >= 0) release_receiver_slot();
+    closed_ = true;
+  }
+  // Loans and views taken from this endpoint may still point into the mapping.
+  if (!keep_mapping && base_) {
+    segment_ = segment();
+    base_ = nullptr;
+  }
 }
 
 bool endpoint::check_open(bool want_sender, bool want_receiver, std::error_code& ec) const {
-  if (!base_) {
+  if (!base_ || closed_) {
     return detail::fail(ec, errc::closed,
                         closed_ ? fmt::format("channel '{}': used after close()", name_)
                                 : std::string("channel endpoint used before it was opened"));
@@ -263,6 +284,13 @@ bool endpoint::connect_sender(std::error_code& ec) {
     std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
     const bool free = cur == 0;
     if (!free && platform::is_alive(owner_token::process(cur))) {
+      if (cur & owner_token::transient_bit) {
+        // A live process is settling a dead owner's claim here (microseconds): wait for
+        // the slot to come free rather than report it taken.
+        platform::yield_thread();
+        --id;
+        continue;
+      }
       if (options_.kind == channel_kind::route) {
         return detail::fail(ec, errc::sender_exists,
                             fmt::format("route '{}': already has a live sender (pid {})", name(),
@@ -270,15 +298,18 @@ bool endpoint::connect_sender(std::error_code& ec) {
       }
       continue;
     }
-    // Free, or its owner is dead: take it. acq_rel: acquire the previous owner's intent,
-    // release our ownership (SYNC POINT: slot owner).
+    // Free, or its owner (or settler) is dead: take it. acq_rel: acquire the previous
+    // owner's intent, release our ownership (SYNC POINT: slot owner).
     if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel)) {
       --id;  // lost a race for this slot: look at it again
       continue;
     }
     sender_id_ = id;
-    if (!free) abandon_claim_of(id);  // the dead owner may have left a claim behind
-    slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: only we write it
+    // The dead owner may have left a claim behind. Nobody else settles it now: a checker
+    // settles only while the slot still names the dead owner, which it no longer does.
+    if (!free) abandon_claim_of(id);
+    // Release: pairs with other senders' acquire of the intent (SYNC POINT: intent).
+    slot.intent_start.store(no_intent, std::memory_order_release);
     return true;
   }
   return detail::fail(ec, errc::too_many_peers,
@@ -290,7 +321,7 @@ void endpoint::release_sender_slot() noexcept {
   sender_slot& slot = sender_at(sender_id_);
   // An outstanding claim (a loan never committed) must not block the receivers.
   abandon_claim_of(sender_id_);
-  slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: only we write it
+  claim_outstanding_ = false;
   slot.owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
   sender_id_ = 0;
 }
@@ -301,7 +332,7 @@ bool endpoint::connect_receiver(std::error_code& ec) {
     receiver_slot& slot = receiver_at(i);
     std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
     if (cur != 0 && platform::is_alive(owner_token::process(cur))) continue;
-    if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::connecting_bit,
+    if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::transient_bit,
                                             std::memory_order_acq_rel)) {
       continue;
     }
@@ -341,11 +372,11 @@ void endpoint::release_receiver_slot() noexcept {
 }
 
 std::uint32_t endpoint::receiver_count() const noexcept {
-  if (!base_) return 0;
+  if (!base_ || closed_) return 0;
   std::uint32_t n = 0;
   for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
     std::uint64_t o = receiver_at(i).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-    if (o != 0 && !(o & owner_token::connecting_bit) && platform::is_alive(owner_token::process(o))) ++n;
+    if (o != 0 && !(o & owner_token::transient_bit) && platform::is_alive(owner_token::process(o))) ++n;
   }
   return n;
 }
@@ -386,13 +417,17 @@ std::uint64_t endpoint::lowest_in_use(std::uint64_t evict_dead_below) const noex
     for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
       receiver_slot& slot = receiver_at(i);
       std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
-      if (o == 0 || (o & owner_token::connecting_bit)) continue;
+      if (o == 0 || (o & owner_token::transient_bit)) continue;
       std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
       if (pos < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
-        // A dead receiver holding the ring: evict it so that no one waits on it again.
+        fault::at(fault::point::after_death_check);
+        // A dead receiver holding the ring: evict it so that no one waits on it again. By
+        // CAS on the owner we judged: a process that took the slot meanwhile stays.
         if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
           ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
           platform::park_wake(ctl.membership, INT32_MAX);
+          // Other senders parked for space behind it may go on now.
+          notify_parked(ctl.space_wait, ctl.futex);
         }
         continue;
       }
@@ -408,8 +443,9 @@ std::uint64_t endpoint::lowest_in_use(std::uint64_t evict_dead_below) const noex
     // Acquire: pairs with the claimer's release CAS of tail (SYNC POINT: intent).
     const std::uint64_t claim = slot.intent_start.load(std::memory_order_acquire);
     if (o == 0 || claim == no_intent || claim >= lowest) continue;
-    if (claim < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
-      const_cast<endpoint*>(this)->abandon_claim_of(id);  // settles shared memory only
+    if (claim < evict_dead_below && !(o & owner_token::transient_bit) &&
+        !platform::is_alive(owner_token::process(o))) {
+      const_cast<endpoint*>(this)->settle_dead_sender(id, o);  // settles shared memory only
       continue;
     }
     lowest = claim;
@@ -450,6 +486,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
   ring_control& ctl = control();
   sender_slot& me = sender_at(sender_id_);
   spin_wait backoff(options_.spin);
+  bool stall_checked = false;  // a stall check ran since the try/deadline tests last did
   for (;;) {
     std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
     help_record(t);
@@ -468,13 +505,16 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       auto now = std::chrono::steady_clock::now();
       if (!send_stall_at_) {
         send_stall_at_ = now + options_.stall_timeout;
-      } else if (now >= *send_stall_at_) {
+      } else if (now >= *send_stall_at_ && !stall_checked) {
         // Evict the dead among the peers that hold the ring (those behind the position
-        // the claim needs freed).
+        // the claim needs freed), then look once more before the try/deadline tests below:
+        // a check never repeats without them in between, however long it took.
         cached_min_ = lowest_in_use(end + claim_units - layout_.units);
-        send_stall_at_ = now + options_.stall_timeout;
+        send_stall_at_ = std::chrono::steady_clock::now() + options_.stall_timeout;
+        stall_checked = true;
         continue;
       }
+      stall_checked = false;
       if (mode.kind == wait_mode::none) {
         return detail::fail(ec, errc::would_block, fmt::format("channel '{}': ring full", name()));
       }
@@ -485,13 +525,11 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
                                         "receiver is a whole ring behind)",
                                         name()));
       }
-      std::chrono::nanoseconds slice = *send_stall_at_ - now;
+      std::chrono::nanoseconds slice = std::max(std::chrono::nanoseconds::zero(), *send_stall_at_ - now);
       if (auto left = time_left(mode)) slice = std::min(slice, *left);
-      // Under overwrite nobody notifies space (receivers never hold it): poll briefly
-      // for the other sender to finish its write.
-      if (options_.policy == overflow_policy::overwrite) {
-        slice = std::min<std::chrono::nanoseconds>(slice, std::chrono::milliseconds(1));
-      }
+      // Every transition that frees space notifies space_wait: a receiver moving on or
+      // leaving or evicted, a sender committing or abandoning its claim, a dead sender's
+      // claim settled. So this sleeps until then, or until the next stall check.
       park_once(ctl.space_wait, ctl.futex,
                 [&] { return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units); },
                 slice);
@@ -509,6 +547,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: a retraction only
       continue;
     }
+    fault::at(fault::point::after_tail_cas);
     if (!pad && options_.policy == overflow_policy::block) {
       // No need to record our own claim: while it is the latest, tail names us; once
       // another sender claims after it, that sender records it first (the invariant).
@@ -551,9 +590,17 @@ bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::
                         fmt::format("channel '{}': message of {} B exceeds the maximum of {} B",
                                     name(), length, max_message_));
   }
+  if (claim_outstanding_) {
+    return detail::fail(ec, errc::loan_outstanding,
+                        fmt::format("channel '{}': this endpoint's previous loan is still "
+                                    "outstanding; commit or drop it before sending or loaning "
+                                    "again (one claim at a time per sender)",
+                                    name()));
+  }
   const std::uint32_t units = units_for(length);
   std::uint64_t start = 0;
   if (!claim_units(units, frame_state::claimed, mode, start, ec)) return false;
+  claim_outstanding_ = true;
   if (options_.policy == overflow_policy::overwrite) {
     // Orders our tail CAS before every write into the frame, so that a receiver that reads
     // any of those writes and then (after an acquire fence) the tail sees the claim and
@@ -565,7 +612,12 @@ bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::
 }
 
 void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
-  ring_control& ctl = control();
+  // A loan that outlived close(), or whose claim close() settled: nothing to publish.
+  if (!frame || !base_ || !claim_outstanding_ || frame.sender != sender_id_) {
+    frame = {};
+    return;
+  }
+  fault::at(fault::point::before_publish);
   sender_slot& me = sender_at(sender_id_);
   frame_entry& entry = entry_at(frame.position);
   const std::uint32_t tag = stamp::tag_of_lap(frame.position / layout_.units);
@@ -584,15 +636,32 @@ void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
                                         std::memory_order_relaxed);
   }
   me.next_seq.store(seq + 1, std::memory_order_relaxed);   // relaxed: single writer; a baseline
-  me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: recorded and published
+  // Release: our payload stores happen before another sender that acquires "no intent"
+  // reuses this memory (SYNC POINT: intent). Relaxed would let them drift past it on Arm.
+  me.intent_start.store(no_intent, std::memory_order_release);
+  claim_outstanding_ = false;
   frame = {};
-  notify_parked(ctl.data_wait, ctl.futex);
+  notify_data_and_space();
 }
 
 void endpoint::abandon(frame_ref& frame) noexcept {
   if (!frame) return;
-  abandon_claim_of(sender_id_);
+  // Only the frame this endpoint's outstanding claim is about: a loan that outlived close()
+  // (close settled it) or a stale frame_ref settles nothing.
+  if (base_ && claim_outstanding_ && frame.sender == sender_id_ &&
+      sender_at(sender_id_).intent_start.load(std::memory_order_relaxed) == frame.position) {  // relaxed: we wrote it
+    abandon_claim_of(sender_id_);
+    claim_outstanding_ = false;
+  }
   frame = {};
+}
+
+void endpoint::notify_data_and_space() noexcept {
+  ring_control& ctl = control();
+  // One fence serves both cells: notify_parked's F2 (see coipc:wait), hoisted.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  notify_parked_fenced(ctl.data_wait, ctl.futex);
+  notify_parked_fenced(ctl.space_wait, ctl.futex);
 }
 
 bool endpoint::send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec) {
@@ -609,32 +678,56 @@ void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
   // Acquire: the intent of a (dead) owner, published by its tail CAS (SYNC POINT: intent).
   const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
   const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
-  if (start == no_intent || units == 0 || (start & (layout_.units - 1)) + units > layout_.units) return;
-  frame_entry& entry = entry_at(start);
-  const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
-  const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
-  const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
-  std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
-  for (;;) {
-    if (e == claimed) {
-      // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+  if (start == no_intent) return;
+  if (units != 0 && (start & (layout_.units - 1)) + units <= layout_.units) {
+    frame_entry& entry = entry_at(start);
+    const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+    const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
+    const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
+    std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+    for (;;) {
+      if (e == claimed) {
+        // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+        if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
+                                              std::memory_order_relaxed)) {
+          break;
+        }
+        continue;
+      }
+      if (relation(stamp::tag(e), tag) != lap_relation::behind) break;  // published or gone
+      // Stale: the claim counts only if it is tail's latest, unrecorded claim.
+      std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
+      if (tail_word::end(t) != start + units || tail_word::claimer(t) != id) break;  // never made
       if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
                                             std::memory_order_relaxed)) {
         break;
       }
-      continue;
-    }
-    if (relation(stamp::tag(e), tag) != lap_relation::behind) break;  // published or gone
-    // Stale: the claim counts only if it is tail's latest, unrecorded claim.
-    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
-    if (tail_word::end(t) != start + units || tail_word::claimer(t) != id) break;  // never made
-    if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
-                                          std::memory_order_relaxed)) {
-      break;
     }
   }
-  slot.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: the claim is settled
-  notify_parked(ctl.data_wait, ctl.futex);
+  // By CAS on the intent we settled: nothing else may be cleared. Release: whatever the
+  // claimant wrote into the frame happens before a sender that acquires "no intent" reuses
+  // the memory (SYNC POINT: intent).
+  std::uint64_t expected = start;
+  slot.intent_start.compare_exchange_strong(expected, no_intent, std::memory_order_release,
+                                            std::memory_order_relaxed);
+  notify_data_and_space();
+}
+
+void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner) noexcept {
+  fault::at(fault::point::after_death_check);
+  sender_slot& slot = sender_at(id);
+  // Hold the slot (transient, in our name) while settling, by CAS on the very owner that
+  // was judged dead: a process that took the slot since keeps it, and settles the old
+  // claim itself (connect_sender). While we hold it nobody else writes its intent.
+  // acq_rel: acquire the dead owner's intent; release our hold (SYNC POINT: slot owner).
+  std::uint64_t expected = observed_owner;
+  if (!slot.owner.compare_exchange_strong(expected, token_ | owner_token::transient_bit,
+                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    return;
+  }
+  abandon_claim_of(id);
+  // Free the slot (release: the settled intent is published with it; SYNC POINT: slot owner).
+  slot.owner.store(0, std::memory_order_release);
 }
 
 // ---- receiving -------------------------------------------------------------------------------
@@ -738,10 +831,12 @@ void endpoint::skip_lapped() noexcept {
 void endpoint::handle_stall(std::uint32_t claimer) noexcept {
   if (claimer == 0 || claimer > options_.max_senders) return;
   const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-  if (o != 0 && platform::is_alive(owner_token::process(o))) return;  // slow, not dead
-  // Dead (or gone without a trace): settle its claim so that everyone can go on. A live
-  // successor in its slot settles the claim itself when it takes the slot over.
-  abandon_claim_of(claimer);
+  // Free: whoever left or settled the slot settled its claim first. Transient: a live
+  // process is settling it right now.
+  if (o == 0 || (o & owner_token::transient_bit)) return;
+  if (platform::is_alive(owner_token::process(o))) return;  // slow, not dead
+  // Dead: settle its claim so that everyone can go on, unless the slot changed hands.
+  settle_dead_sender(claimer, o);
 }
 
 bool endpoint::intact(const frame_ref& frame) const noexcept {
@@ -756,6 +851,7 @@ bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
   if (!check_open(false, true, ec)) return false;
   ring_control& ctl = control();
   spin_wait backoff(options_.spin);
+  bool stall_checked = false;  // a stall check ran since the try/deadline tests last did
   for (;;) {
     std::uint32_t by = 0;
     switch (peek(frame, by)) {
@@ -778,13 +874,17 @@ bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
       // (try_recv polling from coipc.asio included); past stall_timeout, check the claimer.
       if (!recv_stall_at_) {
         recv_stall_at_ = now + options_.stall_timeout;
-      } else if (now >= *recv_stall_at_) {
+      } else if (now >= *recv_stall_at_ && !stall_checked) {
+        // Check, then look once more before the try/deadline tests below: a check never
+        // repeats without them in between, however long it took.
         handle_stall(by);
-        recv_stall_at_ = now + options_.stall_timeout;
+        recv_stall_at_ = std::chrono::steady_clock::now() + options_.stall_timeout;
+        stall_checked = true;
         continue;
       }
-      slice = *recv_stall_at_ - now;
+      slice = std::max(std::chrono::nanoseconds::zero(), *recv_stall_at_ - now);
     }
+    stall_checked = false;
     if (mode.kind == wait_mode::none) {
       return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", name()));
     }

@@ -102,16 +102,20 @@ static_assert(offsetof(ring_control, membership) == 3 * cache_line);
 static_assert(offsetof(ring_control, futex) == 4 * cache_line);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-/// A process token: pid (22 bits) << 41 | start time (low 41 bits). Bit 63 marks a slot
-/// still connecting. 0 = free.
+/// A process token: pid (22 bits) << 41 | start time (low 41 bits). 0 = free.
+/// Bit 63 (transient) marks a slot held for a moment by the process it names: a receiver
+/// slot still connecting, or a dead sender's slot whose claim that process is settling.
+/// Senders skip transient receiver slots; nobody takes a transient sender slot while the
+/// settling process lives (settling takes microseconds), and the first to find the settler
+/// dead takes it over.
 struct owner_token {
-  static constexpr std::uint64_t connecting_bit = 1ull << 63;
+  static constexpr std::uint64_t transient_bit = 1ull << 63;
   static constexpr std::uint64_t start_mask = (1ull << 41) - 1;
   static std::uint64_t of(const platform::process_id& p) {
     return (std::uint64_t{p.pid} << 41) | (p.start_time & start_mask);
   }
   static platform::process_id process(std::uint64_t token) {
-    token &= ~connecting_bit;
+    token &= ~transient_bit;
     return {static_cast<std::uint32_t>(token >> 41), token & start_mask};
   }
 };
@@ -233,7 +237,10 @@ class endpoint {
   const std::string& name() const noexcept { return name_; }
   /// This endpoint's sender slot id (1-based; 0 when not a sender).
   std::uint32_t sender_id() const noexcept { return sender_id_; }
-  void close() noexcept;
+  /// Leaves the channel (frees the slots, settles an outstanding claim). The mapping stays
+  /// while `keep_mapping` (loans or views still point into it) until the endpoint is
+  /// destroyed or closed again without it.
+  void close(bool keep_mapping = false) noexcept;
 
  private:
   // Layout access.
@@ -259,7 +266,17 @@ class endpoint {
   /// `evict_dead_below` whose process is dead are evicted or have their claim settled on
   /// the way (0: none checked).
   std::uint64_t lowest_in_use(std::uint64_t evict_dead_below) const noexcept;
+  /// Settles slot `sender_id`'s outstanding claim (abandons it unless published). Only
+  /// for a claim whose maker cannot write the intent meanwhile: our own, or a dead
+  /// owner's while we hold its slot (settle_dead_sender).
   void abandon_claim_of(std::uint32_t sender_id) noexcept;
+  /// `observed_owner` of slot `sender_id` was found dead: settles its claim, provided the
+  /// slot still belongs to exactly that owner, and frees the slot. A slot that changed
+  /// hands meanwhile is left alone (its new owner settled the old claim when it took over).
+  void settle_dead_sender(std::uint32_t sender_id, std::uint64_t observed_owner) noexcept;
+  /// Wakes the parked on both cells after one fence (a publication or a settled claim
+  /// can satisfy receivers and senders waiting for space alike).
+  void notify_data_and_space() noexcept;
 
   // Receiver internals.
   enum class peek_result { ready, empty, in_progress, corrupt };
@@ -288,6 +305,9 @@ class endpoint {
   // full): these clocks run across calls, so that polling with try_ calls checks too.
   std::optional<std::chrono::steady_clock::time_point> recv_stall_at_, send_stall_at_;
   bool closed_ = false;
+  // A loan (claim) not yet committed or abandoned: one intent per sender slot means one
+  // claim at a time, so a second claim is refused until this one is settled.
+  bool claim_outstanding_ = false;
 };
 
 }  // namespace coipc::detail

@@ -106,7 +106,12 @@ bool validate_header(const segment_header& h, std::size_t file_size, std::string
   return true;
 }
 
-// Maps an opened existing segment and validates it.
+// Validates an opened existing segment, then maps it. The header is read with pread and
+// judged first: nothing is mapped, let alone populated, before its magic, checksum and
+// claimed size have been checked against the file (a hostile 1 GiB sparse file at a
+// channel's name costs one 256-byte read). Then exactly the size the header claims is
+// mapped. The check judges a private copy, so a process scribbling on the shared header
+// meanwhile cannot make it judge one thing and use another.
 bool attach(int fd, std::string_view name, const type_fingerprint* type,
             const segment_geometry* geometry, mapping& out, std::error_code& ec) {
   struct stat st {};
@@ -120,15 +125,26 @@ bool attach(int fd, std::string_view name, const type_fingerprint* type,
                                     "{} B header",
                                     name, file_size, sizeof(segment_header)));
   }
-  mapping m;
-  if (!map_fd(fd, file_size, name, m, ec)) return false;
-  // Validate a private copy: another process could scribble on the shared header while we
-  // check it, and a check must judge the same bytes that are then used.
   segment_header copy;
-  std::memcpy(&copy, m.base, sizeof copy);
-  if (!validate_header(copy, file_size, name, type, geometry, ec)) {
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd, &copy, sizeof copy, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return detail::fail_errno(ec, errno, fmt::format("channel '{}': cannot read the header", name));
+  if (static_cast<std::size_t>(n) != sizeof copy) {
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': truncated segment: read {} B of the {} B header",
+                                    name, n, sizeof copy));
+  }
+  if (!validate_header(copy, file_size, name, type, geometry, ec)) return false;
+  mapping m;
+  if (!map_fd(fd, static_cast<std::size_t>(copy.total_size), name, m, ec)) return false;
+  // The header may have changed between the read and the mapping (a live writer, or a
+  // hostile one): what is used from now on must be what was judged.
+  if (std::memcmp(&copy, m.base, sizeof copy) != 0) {
     ::munmap(m.base, m.size);
-    return false;
+    return detail::fail(ec, errc::corrupt_segment,
+                        fmt::format("channel '{}': the header changed while it was opened", name));
   }
   out = m;
   return true;

@@ -107,10 +107,9 @@ struct futex_counters {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-/// The notifier's side: call after the release store that made the condition true.
-inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // F2: pairs with F1 in park_once
-  // Relaxed: ordered by the fences (see the protocol essay above).
+/// The notifier's side, after F2 (for callers that notify several cells after one fence).
+inline void notify_parked_fenced(wait_cell& cell, futex_counters& counters) noexcept {
+  // Relaxed: ordered by the caller's F2 fence (see the protocol essay above).
   std::uint32_t v = cell.word.load(std::memory_order_relaxed);
   while (v & 1u) {
     // Release: a waiter that reads the new epoch sees our condition (SYNC POINT: wake).
@@ -123,6 +122,12 @@ inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
       break;
     }
   }
+}
+
+/// The notifier's side: call after the release store that made the condition true.
+inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // F2: pairs with F1 in park_once
+  notify_parked_fenced(cell, counters);
 }
 
 /// The waiter's side, once: parks unless `ready()` holds after announcing itself, for at

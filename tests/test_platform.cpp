@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "support/processes.hpp"
 
@@ -115,4 +117,30 @@ TEST_CASE("park_wait_any wakes on any of several words") {
   // Values that already differ return at once.
   platform::park_target moved[] = {{&a, 0}, {&b, 0}};
   CHECK(platform::park_wait_any(moved, 5s, 5ms) != platform::park_result::timed_out);
+}
+
+TEST_CASE("unknown is not dead: a live process whose /proc cannot be read is alive") {
+  // Out of file descriptors, /proc/<pid>/stat cannot be opened. That says nothing about
+  // the process: it must not be declared dead (peers would evict a live receiver).
+  const platform::process_id me = platform::this_process();
+  REQUIRE(me.start_time > 0);
+  rlimit old_limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old_limit) == 0);
+  rlimit low = old_limit;
+  low.rlim_cur = 256;  // so that running out takes a few hundred dup() calls
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> fds;
+  for (;;) {
+    int fd = ::dup(0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+  }
+  const bool alive_without_fds = platform::is_alive(me);
+  const auto me_without_fds = platform::this_process();
+  for (int fd : fds) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old_limit);
+  CHECK(alive_without_fds);
+  // Its own identity cannot be proven then: reported as start time 0 (and refused by
+  // endpoints), never as a made-up identity that peers would judge "restarted".
+  CHECK(me_without_fds.start_time == 0);
 }

@@ -51,16 +51,27 @@ stat_fields read_stat(std::uint32_t pid) noexcept {
 }
 }  // namespace
 
+// A start time of 0 means "could not be read": callers refuse to join a channel with an
+// identity they cannot prove (peers would see a different start time and evict them).
 process_id this_process() noexcept {
   auto pid = static_cast<std::uint32_t>(::getpid());
-  return {pid, read_stat(pid).start_time};
+  stat_fields st = read_stat(pid);
+  return {pid, st.ok ? st.start_time : 0};
 }
 
+// Dead only on positive evidence: ESRCH, a zombie, or another start time under that pid.
+// Everything else, a /proc that cannot be read included (out of file descriptors,
+// hidepid, another user's process), answers "alive": evicting a live receiver corrupts its
+// stream, while a wrongly living peer only costs waiting.
 bool is_alive(const process_id& process) noexcept {
+  detail::fault::at(detail::fault::point::liveness_check);
   if (process.pid == 0) return false;
   if (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH) return false;
   stat_fields st = read_stat(process.pid);
-  if (!st.ok) return false;  // gone between the two checks
+  if (!st.ok) {
+    // Gone between the two checks (ESRCH now), or unreadable: unknown means alive.
+    return !(::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH);
+  }
   // 'Z' (zombie) and 'X' (dead): exited, only waiting to be reaped.
   if (st.state == 'Z' || st.state == 'X') return false;
   return st.start_time == process.start_time;
