@@ -40,6 +40,7 @@
 // woken waiter may take a while to run, and a per-message count would wake it again and
 // again). `parked` counts waiters inside futex_wait, for observation only.
 module;
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -70,10 +71,14 @@ class spin_wait {
   bool spin() noexcept {
     if (counter_ < policy_.spin_rounds) {
       ++counter_;
-      for (std::uint32_t i = 0, n = 1u << counter_; i < n; ++i) platform::cpu_relax();
+      // Rounds past the 16th stay at 2^16 pauses (tens of microseconds): a longer pause
+      // only delays noticing the condition, and the shift must stay defined.
+      const std::uint64_t pauses = std::uint64_t{1} << std::min<std::uint64_t>(counter_, max_pause_shift);
+      for (std::uint64_t i = 0; i < pauses; ++i) platform::cpu_relax();
       return true;
     }
-    if (counter_ < policy_.spin_rounds + policy_.yield_rounds) {
+    // 64-bit sum: a policy of "yield (almost) forever" must not wrap around to "park now".
+    if (counter_ < std::uint64_t{policy_.spin_rounds} + policy_.yield_rounds) {
       ++counter_;
       platform::yield_thread();
       return true;
@@ -82,10 +87,13 @@ class spin_wait {
   }
 
   void reset() noexcept { counter_ = 0; }
+  /// Changes the counts; the rounds already spent count against the new ones.
+  void set_policy(spin_policy policy) noexcept { policy_ = policy; }
 
  private:
+  static constexpr std::uint64_t max_pause_shift = 16;
   spin_policy policy_;
-  std::uint32_t counter_ = 0;
+  std::uint64_t counter_ = 0;
 };
 
 }  // namespace coipc

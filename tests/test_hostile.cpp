@@ -7,6 +7,7 @@
 // with one field made hostile, and headers whose checksum the attacker recomputed.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -40,10 +41,11 @@ coipc::channel_options small_ring() {
   return o;
 }
 
-// Writes the frame at ring position 0 of channel `name` the way a sender publishes it,
-// with the given units and length: a valid lap tag, a published state.
-void forge_published_frame(const std::string& name, std::uint32_t units, std::uint32_t length,
-                           std::uint64_t tail_end) {
+// Writes the frame at ring position `position` of channel `name` the way a sender
+// publishes it, with the given units and length (a valid lap tag, a published state), and
+// moves the tail past it.
+void forge_published_frame(const std::string& name, std::uint64_t position, std::uint32_t units,
+                           std::uint32_t length) {
   namespace d = coipc::detail;
   std::error_code ec;
   auto seg = coipc::segment::inspect(name, ec);
@@ -51,11 +53,42 @@ void forge_published_frame(const std::string& name, std::uint32_t units, std::ui
   const auto layout = d::ring_layout::of(seg.header().geometry);
   std::byte* body = seg.body().data();
   auto& ctl = *reinterpret_cast<d::ring_control*>(body);
-  auto* entries = reinterpret_cast<d::frame_entry*>(body + layout.entries_offset);
-  entries[0].info.store(length, std::memory_order_relaxed);
-  entries[0].stamp.store(d::stamp::pack(d::stamp::tag_of_lap(0), d::frame_state::published, 1, units),
-                         std::memory_order_release);
-  ctl.tail.store(d::tail_word::pack(tail_end, 1), std::memory_order_release);
+  auto& entry = reinterpret_cast<d::frame_entry*>(body + layout.entries_offset)[position % layout.units];
+  entry.info.store(length, std::memory_order_relaxed);
+  entry.stamp.store(d::stamp::pack(d::stamp::tag_of_lap(position / layout.units),
+                                   d::frame_state::published, 1, units),
+                    std::memory_order_release);
+  ctl.tail.store(d::tail_word::pack(position + std::max<std::uint32_t>(units, 1), 1),
+                 std::memory_order_release);
+}
+
+// Moves an empty ring's tail to `position`, so that receivers connecting next start there.
+void move_tail(const std::string& name, std::uint64_t position) {
+  namespace d = coipc::detail;
+  std::error_code ec;
+  auto seg = coipc::segment::inspect(name, ec);
+  REQUIRE_FALSE(ec);
+  reinterpret_cast<d::ring_control*>(seg.body().data())
+      ->tail.store(d::tail_word::pack(position, 0), std::memory_order_release);
+}
+
+/// A payload type of 1 KiB: a whole ring unit is 64 B, so a one-unit frame holds 1/16 of it.
+struct big {
+  std::byte bytes[1024];
+};
+
+template <class T>
+void expect_refused_by(coipc::route<T>& rx, const std::string& path, const std::string& name) {
+  INFO("path: " << path);
+  std::error_code ec;
+  if (path == "recv") rx.recv(ec);
+  if (path == "try_recv") rx.try_recv(ec);
+  if (path == "recv_for") rx.recv_for(10ms, ec);
+  if (path == "view") auto v = rx.view(ec);
+  if (path == "try_view") auto v = rx.try_view(ec);
+  if (path == "view_for") auto v = rx.view_for(10ms, ec);
+  CHECK(ec == coipc::errc::corrupt_segment);
+  CHECK(coipc::last_error_message().find("channel '" + name + "'") != std::string::npos);
 }
 
 long max_rss_kib() {
@@ -67,25 +100,26 @@ long max_rss_kib() {
 }  // namespace
 
 TEST_CASE("a typed frame of the wrong length is refused by every typed read path") {
-  // A published frame at position 0 whose length is not sizeof(Reading): 2 units, 100 B.
-  // Reading it as a Reading would read past what the frame holds; with a length of a few
-  // KiB it would read past the mapping.
-  auto receive_path = GENERATE(as<std::string>{}, "recv", "try_recv", "recv_for", "view",
-                               "try_view", "view_for");
-  INFO("path: " << receive_path);
+  auto path = GENERATE(as<std::string>{}, "recv", "try_recv", "recv_for", "view", "try_view",
+                       "view_for");
   std::string name = coipc_test::unique_name("typedlen");
   coipc_test::cleanup c{name};
-  coipc::route<Reading> rx(name, coipc::role::receiver, small_ring());
-  forge_published_frame(name, 2, 100, 2);
-  std::error_code ec;
-  if (receive_path == "recv") rx.recv(ec);
-  if (receive_path == "try_recv") rx.try_recv(ec);
-  if (receive_path == "recv_for") rx.recv_for(10ms, ec);
-  if (receive_path == "view") auto v = rx.view(ec);
-  if (receive_path == "try_view") auto v = rx.try_view(ec);
-  if (receive_path == "view_for") auto v = rx.view_for(10ms, ec);
-  CHECK(ec == coipc::errc::corrupt_segment);
-  CHECK(coipc::last_error_message().find("channel '" + name + "'") != std::string::npos);
+  SECTION("a Reading frame of 8 B (the type has 24)") {
+    coipc::route<Reading> rx(name, coipc::role::receiver, small_ring());
+    forge_published_frame(name, 0, 1, 8);
+    expect_refused_by(rx, path, name);
+  }
+  SECTION("a 1 KiB type in a one-unit frame at the ring's last unit: *v would read past the mapping") {
+    auto o = small_ring();
+    o.max_message_size = 0;
+    {
+      coipc::route<big> creator(name, coipc::role::sender, o);
+    }
+    move_tail(name, 63);  // the last of the ring's 64 units
+    coipc::route<big> rx(name, coipc::role::receiver, o);
+    forge_published_frame(name, 63, 1, 8);
+    expect_refused_by(rx, path, name);
+  }
 }
 
 TEST_CASE("frames with valid tags and hostile units or lengths give corrupt_segment") {
@@ -102,7 +136,7 @@ TEST_CASE("frames with valid tags and hostile units or lengths give corrupt_segm
   std::string name = coipc_test::unique_name("forged");
   coipc_test::cleanup c{name};
   coipc::route<coipc::bytes> rx(name, coipc::role::receiver, small_ring());
-  forge_published_frame(name, f.units, f.length, 1);
+  forge_published_frame(name, 0, f.units, f.length);
   std::error_code ec;
   auto m = rx.try_recv(ec);
   CHECK(ec == coipc::errc::corrupt_segment);

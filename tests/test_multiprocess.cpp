@@ -246,8 +246,11 @@ TEST_CASE("lost wake-ups: every wait parks - bursts - senders and receivers both
   run_scenario(s, 180s);
 }
 
-COIPC_CHILD(keeping_up_receiver) {
-  coipc::route<std::uint64_t> rx(args[0], coipc::role::receiver);
+COIPC_CHILD(never_parking_receiver) {
+  // args: name, count. Never parks: its spin policy yields instead, for as long as it takes.
+  coipc::channel_options o;
+  o.spin = {6, 0xffffffffu};
+  coipc::route<std::uint64_t> rx(args[0], coipc::role::receiver, o);
   const std::uint64_t n = std::stoull(args[1]);
   for (std::uint64_t i = 0; i < n; ++i) {
     if (rx.recv() != i) return 4;
@@ -256,18 +259,22 @@ COIPC_CHILD(keeping_up_receiver) {
   return 0;
 }
 
-TEST_CASE("wake avoidance: a receiver that keeps up costs (almost) no futex wakes") {
+TEST_CASE("wake avoidance: while nobody parks no futex call is ever made") {
+  // The notifier issues FUTEX_WAKE only when a waiter has announced itself. With a
+  // receiver and a sender that never park (they yield instead), 200,000 messages must
+  // cost exactly zero futex waits and zero wakes, whatever the scheduling. (How few wakes
+  // a parking receiver costs per message is a measurement: coipc-bench reports it.)
   std::string name = coipc_test::unique_name("avoid");
   coipc_test::cleanup c{name};
   constexpr std::uint64_t n = 200000;
-  coipc::route<std::uint64_t> tx(name, coipc::role::sender);
-  auto child = coipc_test::spawn("keeping_up_receiver", {name, std::to_string(n)});
+  coipc::channel_options o;
+  o.spin = {6, 0xffffffffu};
+  coipc::route<std::uint64_t> tx(name, coipc::role::sender, o);
+  auto child = coipc_test::spawn("never_parking_receiver", {name, std::to_string(n)});
   REQUIRE(tx.wait_for_receivers(1, 30s));
   for (std::uint64_t i = 0; i < n; ++i) tx.send(i);
   REQUIRE(child.wait(60s) == 0);
   auto st = tx.stats();
-  INFO("futex waits " << st.futex_waits << ", wakes " << st.futex_wakes << " for " << n << " messages");
-  // Without the parked counter every send would wake: n wakes. The receiver parks only
-  // when it has drained the ring and its spin/yield budget ran out.
-  CHECK(st.futex_wakes < n / 20);
+  CHECK(st.futex_waits == 0);
+  CHECK(st.futex_wakes == 0);
 }

@@ -2,12 +2,14 @@
 // segments, type and geometry mismatches, names, permissions, removal and listing.
 #include <catch2/catch.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <pwd.h>
 #include <span>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -220,6 +222,27 @@ TEST_CASE("hostile segments are refused - never read out of bounds") {
     open_reading(name, ec);
     CHECK(ec == coipc::errc::corrupt_segment);
     CHECK(coipc::last_error_message().find("checksum") != std::string::npos);
+  }
+  SECTION("a header whose size was changed and its checksum recomputed (a hostile writer)") {
+    // The checksum catches accidents, not an attacker: the size checks must hold alone.
+    { auto a = open_reading(name, ec); REQUIRE_FALSE(ec); }
+    for (std::uint64_t claimed : {std::uint64_t{1} << 40, std::uint64_t{4096}}) {
+      INFO("total_size " << claimed);
+      coipc::segment_header h{};
+      int fd = ::open(shm_path(name).c_str(), O_RDWR);
+      REQUIRE(fd >= 0);
+      REQUIRE(::pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+      h.total_size = claimed;
+      h.geometry.body_size = claimed - sizeof h;
+      h.checksum = coipc::detail::fnv1a(std::string_view(reinterpret_cast<const char*>(&h),
+                                                         offsetof(coipc::segment_header, checksum)));
+      REQUIRE(::pwrite(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h));
+      ::close(fd);
+      std::error_code e2;
+      coipc::segment::inspect(name, e2);  // accepts any geometry: only the size checks stand
+      CHECK(e2 == coipc::errc::corrupt_segment);
+      CHECK(coipc::last_error_message().find("truncated segment: header says") != std::string::npos);
+    }
   }
   SECTION("another layout version") {
     { auto a = open_reading(name, ec); REQUIRE_FALSE(ec); }

@@ -22,7 +22,8 @@
 //   - close() completes pending operations with coipc::errc::closed; destroying the
 //     io_context with operations pending destroys them without completing (no leak).
 //
-// One operation per direction at a time on an async channel (as with Asio sockets).
+// One receive and one send may be pending at once on an async channel, as with Asio
+// sockets, and their completions may run on different threads of the io_context.
 // Completion signatures: recv `void(std::error_code, T)` (coipc::message for bytes), send
 // `void(std::error_code)`. For bytes, the payload of async_send must stay valid until the
 // operation completes (like asio::async_write's buffers).
@@ -54,14 +55,67 @@ constexpr int asio_version = ASIO_VERSION;
 
 export namespace coipc::detail {
 
+/// When an async channel's endpoint may be closed. close() must leave the channel (free
+/// its slot) at once, as the blocking close() does, but attempts may be running on other
+/// io_context threads and the waiter may be reading the endpoint. So: close() marks the
+/// channel closed (no attempt starts after that, and the waiter accepts no registration),
+/// has the waiter drop its pending operations ("swept"), and the endpoint is closed by
+/// whoever comes last: close() itself when no attempt is in flight, else the last attempt
+/// to finish.
+class channel_life {
+ public:
+  /// Before an attempt touches the endpoint; false once closed (the attempt must not).
+  bool enter() noexcept {
+    // Relaxed: the CAS below re-checks.
+    std::uint32_t v = word_.load(std::memory_order_relaxed);
+    do {
+      if (v & closed_bit) return false;
+      // Acquire: pairs with mark_closed's release (SYNC POINT: channel life). Relaxed on
+      // failure: the loop re-checks the value it gets.
+    } while (!word_.compare_exchange_weak(v, v + 1, std::memory_order_acquire,
+                                          std::memory_order_relaxed));
+    return true;
+  }
+  /// After the attempt; true when the caller must close the endpoint now.
+  [[nodiscard]] bool leave() noexcept {
+    // acq_rel: our endpoint accesses happen before whoever closes it (SYNC POINT: channel life).
+    const std::uint32_t v = word_.fetch_sub(1, std::memory_order_acq_rel);
+    return (v & swept_bit) && (v & count_mask) == 1 && claim_finish();
+  }
+  /// First call true; later calls false (close is idempotent).
+  bool mark_closed() noexcept {
+    // acq_rel: see enter() and the waiter's closed() (SYNC POINT: channel life).
+    return !(word_.fetch_or(closed_bit, std::memory_order_acq_rel) & closed_bit);
+  }
+  /// The waiter holds no operation of the channel any more; true when the caller must
+  /// close the endpoint now (no attempt in flight).
+  [[nodiscard]] bool mark_swept() noexcept {
+    const std::uint32_t v = word_.fetch_or(swept_bit, std::memory_order_acq_rel);  // SYNC POINT: channel life
+    return (v & count_mask) == 0 && claim_finish();
+  }
+  bool closed() const noexcept {
+    return word_.load(std::memory_order_acquire) & closed_bit;  // SYNC POINT: channel life
+  }
+
+ private:
+  // Exactly one caller closes the endpoint.
+  bool claim_finish() noexcept {
+    return !(word_.fetch_or(finished_bit, std::memory_order_acq_rel) & finished_bit);
+  }
+  static constexpr std::uint32_t closed_bit = 1u << 31, swept_bit = 1u << 30,
+                                 finished_bit = 1u << 29, count_mask = finished_bit - 1;
+  std::atomic<std::uint32_t> word_{0};
+};
+
 /// A pending asynchronous operation, as the waiter sees it. Owned by exactly one of: the
 /// initiating call, the waiter's list, a function posted to the handler's executor.
 class async_op {
  public:
   enum class direction { receive, send };
 
-  async_op(endpoint& ep, direction dir, std::size_t send_length, const void* context) noexcept
-      : ep_(ep), dir_(dir), send_length_(send_length), context_(context) {}
+  async_op(endpoint& ep, const channel_life& life, direction dir, std::size_t send_length,
+           const void* context, spin_policy spin) noexcept
+      : ep_(ep), life_(life), dir_(dir), send_length_(send_length), context_(context), spin_(spin) {}
   async_op(const async_op&) = delete;
   async_op& operator=(const async_op&) = delete;
 
@@ -75,33 +129,53 @@ class async_op {
   std::chrono::nanoseconds stall_timeout() const noexcept { return ep_.stall_timeout(); }
   const endpoint* channel() const noexcept { return &ep_; }
   const void* context() const noexcept { return context_; }
+  /// Whether its channel was closed (then the waiter must not keep it).
+  bool channel_closed() const noexcept { return life_.closed(); }
+  /// The spin policy of its channel's options (the waiter spins for the longest).
+  spin_policy spin() const noexcept { return spin_; }
 
   /// Posts the operation's next attempt to its handler's executor (ownership moves there).
   virtual void post_run() = 0;
   /// Posts its completion with `ec` (ownership moves there).
   virtual void post_abort(std::error_code ec) = 0;
+  /// Posts its completion with asio::error::operation_aborted (ownership moves there).
+  virtual void post_aborted() = 0;
   /// Destroys it without completing (its execution context is shutting down).
   virtual void destroy() noexcept = 0;
 
   /// Set by cancellation while an attempt is in flight.
   std::atomic<bool> cancelled{false};
+  /// Waiter only, under its lock: since when the channel has been "in progress" (a peer
+  /// mid-way, or the ring full) for this operation. Once that lasts stall_timeout, the
+  /// waiter hands the operation back for an attempt, which checks the peer's life: the
+  /// same bound as a blocking call's, without polling in between.
+  std::optional<std::chrono::steady_clock::time_point> in_progress_since;
 
  protected:
   ~async_op() = default;
 
  private:
   endpoint& ep_;
+  const channel_life& life_;
   direction dir_;
   std::size_t send_length_;
   const void* context_;
+  spin_policy spin_;
 };
 
-/// The process's waiter: one dedicated thread for all channels and all io_contexts.
+/// The process's waiter: dedicated threads that park for all channels of all io_contexts.
+/// One thread, plus one more for each further `channels_per_thread` channels pending at
+/// once (futex_waitv takes at most 128 words). Never destroyed: it must outlive every
+/// io_context, static ones included, whose shutdown calls into it.
 class waiter {
  public:
   static waiter& instance();
 
-  /// Takes ownership of a pending operation.
+  /// Channels one thread parks on (futex_waitv's 128 words, less the waiter's own).
+  static constexpr std::size_t channels_per_thread = 127;
+
+  /// Takes ownership of a pending operation. One that was cancelled, or whose channel was
+  /// closed, while its attempt ran is completed at once (posted) instead.
   void add(async_op* op);
   /// Cancels a pending operation: if it is still waiting, posts its completion with `ec`
   /// and returns true; if an attempt is in flight, marks it cancelled and returns false.
@@ -110,20 +184,26 @@ class waiter {
   void cancel_channel(const endpoint* channel, std::error_code ec);
   /// Destroys, without completing, every operation of `context` (its shutdown).
   void shutdown_context(const void* context);
-  /// How many times the waiter thread has parked (for tests and the benchmark).
+  /// How many times a waiter thread has parked (for tests and the benchmark).
   std::uint64_t parks() const noexcept;
   /// How many operations have been registered (each one that found its channel not ready).
   std::uint64_t registrations() const noexcept;
+  /// How many waiter threads run now.
+  std::size_t threads() const noexcept;
 
-  ~waiter();
+  waiter(const waiter&) = delete;
+  waiter& operator=(const waiter&) = delete;
 
  private:
   waiter();
-  void run();
-  bool sweep_locked(bool& any_in_progress, std::chrono::nanoseconds& stall);
+  ~waiter() = delete;  // see above: it lives until the process ends
+  void run(std::size_t shard);
+  void start_thread_locked(std::size_t shard);
+  struct sweep_result;
+  sweep_result sweep_locked(std::chrono::steady_clock::time_point now);
 
   struct impl;
-  std::unique_ptr<impl> impl_;
+  impl* impl_;
 };
 
 /// An Asio service per execution context: on the context's shutdown, destroys the
@@ -167,6 +247,9 @@ class channel_op final : public async_op {
     channel_op* op = std::allocator_traits<allocator_type>::allocate(alloc, 1);
     ::new (static_cast<void*>(op)) channel_op(std::move(handler), io, std::move(state), std::move(attempt));
     op->connect_cancellation();
+    // Cancellation (now connected) or close() may come before the registration: add()
+    // re-checks both under the waiter's lock.
+    fault::at(fault::point::before_waiter_add);
     waiter::instance().add(op);
   }
 
@@ -175,6 +258,7 @@ class channel_op final : public async_op {
     ::asio::post(ex, runner{this});
   }
   void post_abort(std::error_code ec) override { post_complete(Attempt::failed(ec)); }
+  void post_aborted() override { post_abort(::asio::error::operation_aborted); }
   void destroy() noexcept override {
     allocator_type alloc(alloc_);
     this->~channel_op();
@@ -206,8 +290,8 @@ class channel_op final : public async_op {
   };
 
   channel_op(Handler&& handler, const IoExecutor& io, std::shared_ptr<State> state, Attempt attempt)
-      : async_op(state->channel.endpoint(), Attempt::dir, attempt.send_length(),
-                 &context_of(::asio::get_associated_executor(handler, io), io)),
+      : async_op(state->channel.endpoint(), state->life, Attempt::dir, attempt.send_length(),
+                 &context_of(::asio::get_associated_executor(handler, io), io), state->spin),
         handler_(std::move(handler)),
         ex_(::asio::get_associated_executor(handler_, io)),
         io_work_(io),
@@ -255,6 +339,9 @@ class channel_op final : public async_op {
       complete(std::move(*result));
       return;
     }
+    // A cancellation or close() arriving from here on finds the operation neither in the
+    // waiter nor running its checks: add() re-checks both under the waiter's lock.
+    fault::at(fault::point::before_waiter_add);
     waiter::instance().add(this);
   }
 
@@ -313,7 +400,8 @@ class basic_async_channel {
       close();
       ex_ = std::move(o.ex_);
       state_ = std::move(o.state_);
-      immediate_streak_ = o.immediate_streak_;
+      recv_streak_ = o.recv_streak_;
+      send_streak_ = o.send_streak_;
     }
     return *this;
   }
@@ -352,46 +440,50 @@ class basic_async_channel {
   /// `fairness_interval`-th consecutive such result suspends through the executor
   /// instead, so that a busy channel cannot starve the io_context's other work.
   ::asio::awaitable<recv_type, executor_type> recv() {
-    if (++immediate_streak_ < fairness_interval) {
+    if (++recv_streak_ < fairness_interval) {
       if (auto v = recv_attempt{}.try_once(*state_)) {
         auto& [error, value] = *v;
         if (error) throw std::system_error(error, last_error_message());
         co_return std::move(value);
       }
     }
-    immediate_streak_ = 0;
+    recv_streak_ = 0;
     co_return co_await async_recv(::asio::use_awaitable_t<executor_type>{});
   }
   /// `co_await ch.send(v)`: suspends while the ring is full (block policy); returns at
   /// once otherwise (with the same fairness rule as recv()).
   ::asio::awaitable<void, executor_type> send(send_type value) {
-    if (++immediate_streak_ < fairness_interval) {
+    if (++send_streak_ < fairness_interval) {
       if (auto r = send_attempt{value}.try_once(*state_)) {
         if (auto error = std::get<0>(*r)) throw std::system_error(error, last_error_message());
         co_return;
       }
     }
-    immediate_streak_ = 0;
+    send_streak_ = 0;
     co_await async_send(value, ::asio::use_awaitable_t<executor_type>{});
   }
 
   /// How many results in a row recv()/send() may return without suspending.
   static constexpr unsigned fairness_interval = 64;
 
-  /// Completes pending operations with errc::closed and leaves the channel (once no
-  /// attempt is in flight). Later operations complete with errc::closed.
+  /// Completes pending operations with errc::closed and leaves the channel: its slot is
+  /// freed at once, or, when an attempt is running on another thread right now, as soon
+  /// as that attempt ends. Later operations complete with errc::closed.
   void close() noexcept {
-    if (!state_) return;
-    state_->closed.store(true, std::memory_order_release);  // SYNC POINT: closed flag
+    if (!state_ || !state_->life.mark_closed()) return;
     detail::waiter::instance().cancel_channel(&state_->channel.endpoint(), make_error_code(errc::closed));
+    if (state_->life.mark_swept()) state_->channel.close();
   }
 
  private:
   struct state {
-    state(std::string_view name, role r, const channel_options& o) : channel(name, r, o) {}
+    state(std::string_view name, role r, const channel_options& o)
+        : channel(name, r, o), spin(o.spin) {}
     channel_type channel;
-    std::atomic<bool> closed{false};
+    detail::channel_life life;
+    spin_policy spin;
   };
+
 
   // Sets this thread's last_error_message() too, so that a thrown system_error says which
   // channel was closed.
@@ -407,9 +499,10 @@ class basic_async_channel {
     std::size_t send_length() const noexcept { return 0; }
     static result_type failed(std::error_code ec) { return {ec, recv_type{}}; }
     std::optional<result_type> try_once(state& st) {
-      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error(st));  // SYNC POINT: closed flag
+      if (!st.life.enter()) return failed(closed_error(st));
       std::error_code ec;
       auto v = st.channel.try_recv(ec);
+      if (st.life.leave()) st.channel.close();
       if (ec == errc::would_block) return std::nullopt;
       if (ec) return failed(ec);
       return result_type{ec, std::move(*v)};
@@ -429,9 +522,10 @@ class basic_async_channel {
     }
     static result_type failed(std::error_code ec) { return {ec}; }
     std::optional<result_type> try_once(state& st) {
-      if (st.closed.load(std::memory_order_acquire)) return failed(closed_error(st));  // SYNC POINT: closed flag
+      if (!st.life.enter()) return failed(closed_error(st));
       std::error_code ec;
       st.channel.try_send(value, ec);
+      if (st.life.leave()) st.channel.close();
       if (ec == errc::would_block) return std::nullopt;
       return result_type{ec};
     }
@@ -439,7 +533,10 @@ class basic_async_channel {
 
   executor_type ex_;
   std::shared_ptr<state> state_;
-  unsigned immediate_streak_ = 0;
+  // Results in a row returned without suspending, one count per direction: a receive and
+  // a send may be pending at once, on different threads.
+  unsigned recv_streak_ = 0;
+  unsigned send_streak_ = 0;
 };
 
 template <class T, class Executor = ::asio::any_io_executor>

@@ -1,20 +1,32 @@
-// The waiter: one dedicated thread per process that waits for every channel with pending
-// asynchronous operations, so that threads running an io_context never spin or block.
+// The waiter: dedicated threads that wait for every channel with pending asynchronous
+// operations, so that threads running an io_context never spin or block.
 //
-// Loop: sweep the pending operations (post the ready ones back to their executors); if
-// none was ready, run the SpinWait backoff (spin -> pause -> yield) re-sweeping; then park.
-// Parking follows the park/wake protocol of coipc:wait over several words at once: announce
-// on the waiter's own word (registrations and cancellations notify it) and on the wait cell
-// of every channel with pending operations (fetch_or of the waiters bit), fence, sweep once
-// more, and sleep on all the words with futex_waitv until any of them moves. Senders (for
-// receives) and receivers (for sends) then wake the waiter only when it has announced, that
-// is when it really sleeps. A channel whose peer is mid-way (a claim unpublished, a full
-// ring) bounds the sleep by its stall timeout, so that dead peers are detected (by the
-// operation's next attempt) even when nobody wakes the waiter.
+// Loop (each thread): sweep the pending operations (post the ready ones back to their
+// executors); if none was ready, run the SpinWait backoff (spin -> pause -> yield; the first
+// thread only, with the longest spin policy among the pending operations' channels)
+// re-sweeping; then park. Parking follows the park/wake protocol of coipc:wait over several
+// words at once: announce on the waiters' own word (registrations and cancellations notify
+// it) and on the wait cell of each channel of this thread's share, fence, sweep once more,
+// and sleep on all those words with futex_waitv until any of them moves. Senders (for
+// receives) and receivers (for sends) then wake a waiter only when it has announced, that
+// is when it really sleeps.
+//
+// Shares: futex_waitv takes at most 128 words, so thread k parks on its own word plus the
+// channels k*127 .. k*127+126 of the pending channels in registration order. A thread is
+// started the first time that many channels are pending, and an idle one parks on its own
+// word alone (zero CPU). Every thread sweeps all operations when it wakes: a sweep is cheap
+// next to a wake-up, and any thread can hand any operation back.
+//
+// Dead peers: a channel whose peer is mid-way (a claim unpublished, a ring full) is
+// "in progress". The sleep is bounded by the earliest moment such an operation has been in
+// progress for its channel's stall_timeout; the operation is then handed back to its
+// executor, whose attempt checks the peer's life exactly as a blocking call does. So
+// asynchronous operations recover from a dead peer within the same bound, without polling.
 module;
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,33 +39,41 @@ namespace coipc::detail {
 
 struct waiter::impl {
   std::mutex mutex;
-  std::vector<async_op*> ops;  // owned
-  wait_cell own{};             // notified on registration and cancellation
+  std::vector<async_op*> ops;  // owned, in registration order
+  std::vector<std::thread> threads;
+  wait_cell own{};             // notified on registration and cancellation; shared by all threads
   futex_counters own_counters{};
   std::atomic<std::uint64_t> parks{0};
   std::atomic<std::uint64_t> registrations{0};
-  bool stopping = false;
-  std::thread thread;
+  std::atomic<std::size_t> thread_count{0};
+};
+
+struct waiter::sweep_result {
+  bool progressed = false;
+  // The earliest moment an in-progress operation reaches its stall timeout.
+  std::optional<std::chrono::steady_clock::time_point> next_stall_check;
+  // The distinct futex words of the channels still pending, in registration order.
+  std::vector<std::pair<wait_cell*, futex_counters*>> cells;
+  spin_policy longest_spin{0, 0};
 };
 
 waiter& waiter::instance() {
-  static waiter w;
-  return w;
+  // Deliberately leaked (never destroyed): io_contexts of static storage duration are
+  // destroyed after function-local statics constructed later, and their shutdown calls
+  // shutdown_context(). The threads park on a futex and end with the process.
+  static waiter* const w = new waiter;
+  return *w;
 }
 
-waiter::waiter() : impl_(std::make_unique<impl>()) {
-  impl_->thread = std::thread([this] { run(); });
+waiter::waiter() : impl_(new impl) {
+  std::lock_guard lock(impl_->mutex);
+  start_thread_locked(0);
 }
 
-waiter::~waiter() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  notify_parked(impl_->own, impl_->own_counters);
-  impl_->thread.join();
-  // Operations still pending at exit belong to execution contexts that were never shut
-  // down; completing or destroying them could touch those contexts, so they are left.
+void waiter::start_thread_locked(std::size_t shard) {
+  impl_->threads.emplace_back([this, shard] { run(shard); });
+  impl_->threads.back().detach();  // lives as long as the process
+  impl_->thread_count.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
 }
 
 std::uint64_t waiter::parks() const noexcept {
@@ -64,14 +84,31 @@ std::uint64_t waiter::registrations() const noexcept {
   return impl_->registrations.load(std::memory_order_relaxed);  // relaxed: a statistic
 }
 
+std::size_t waiter::threads() const noexcept {
+  return impl_->thread_count.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
 void waiter::add(async_op* op) {
   impl_->registrations.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   {
     std::lock_guard lock(impl_->mutex);
+    // A cancellation or close() that came while the operation's attempt ran found it in no
+    // list (cancel() then set the flag under this lock; close() marked the channel closed
+    // before taking it): complete it now, or it would wait for the next message.
+    // Acquire: pairs with cancel()'s release store (SYNC POINT: cancel flag).
+    if (op->cancelled.load(std::memory_order_acquire)) {
+      op->post_aborted();
+      return;
+    }
+    if (op->channel_closed()) {
+      op->post_run();  // its attempt reports the close (errc::closed, naming the channel)
+      return;
+    }
+    op->in_progress_since.reset();
     impl_->ops.push_back(op);
   }
-  // The lock's release orders the push before this notification; the waiter re-sweeps
-  // under the same lock after announcing, so it cannot sleep past a registration.
+  // The lock's release orders the push before this notification; a waiter re-sweeps under
+  // the same lock after announcing, so it cannot sleep past a registration.
   notify_parked(impl_->own, impl_->own_counters);
 }
 
@@ -84,8 +121,9 @@ bool waiter::cancel(async_op* op, std::error_code ec) {
       op->post_abort(ec);
       return true;
     }
-    // An attempt is in flight on the handler's executor: it sees the flag and completes
-    // with operation_aborted without touching the channel.
+    // An attempt is in flight on the handler's executor: it sees the flag (before it
+    // completes, or in add() under this lock) and completes with operation_aborted
+    // without touching the channel.
     op->cancelled.store(true, std::memory_order_release);  // SYNC POINT: cancel flag
   }
   return false;
@@ -104,7 +142,7 @@ void waiter::cancel_channel(const endpoint* channel, std::error_code ec) {
       }
     }
   }
-  notify_parked(impl_->own, impl_->own_counters);  // it may be parked on that channel
+  notify_parked(impl_->own, impl_->own_counters);  // a thread may be parked on that channel
 }
 
 void waiter::shutdown_context(const void* context) {
@@ -119,80 +157,112 @@ void waiter::shutdown_context(const void* context) {
   notify_parked(impl_->own, impl_->own_counters);
 }
 
-bool waiter::sweep_locked(bool& any_in_progress, std::chrono::nanoseconds& stall) {
-  bool progressed = false;
+waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point now) {
+  sweep_result r;
   auto& ops = impl_->ops;
   for (std::size_t i = 0; i < ops.size();) {
     async_op* op = ops[i];
+    bool hand_back = false;
     switch (op->readiness()) {
       case endpoint::readiness::ready:
-        ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));  // keeps registration order
-        op->post_run();
-        progressed = true;
-        continue;
-      case endpoint::readiness::in_progress:
-        any_in_progress = true;
-        stall = std::min(stall, op->stall_timeout());
+        hand_back = true;
         break;
+      case endpoint::readiness::in_progress: {
+        if (!op->in_progress_since) op->in_progress_since = now;
+        const auto check_at = *op->in_progress_since + op->stall_timeout();
+        if (now >= check_at) {
+          hand_back = true;  // its attempt checks the stalled peer's life
+        } else if (!r.next_stall_check || check_at < *r.next_stall_check) {
+          r.next_stall_check = check_at;
+        }
+        break;
+      }
       case endpoint::readiness::waiting:
+        op->in_progress_since.reset();
         break;
     }
+    if (hand_back) {
+      ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));  // keeps registration order
+      op->post_run();
+      r.progressed = true;
+      continue;
+    }
+    if (op->channel()->is_open()) {
+      wait_cell* cell = &op->cell();
+      bool seen = std::any_of(r.cells.begin(), r.cells.end(), [&](auto& c) { return c.first == cell; });
+      if (!seen) r.cells.emplace_back(cell, &op->counters());
+    }
+    r.longest_spin.spin_rounds = std::max(r.longest_spin.spin_rounds, op->spin().spin_rounds);
+    r.longest_spin.yield_rounds = std::max(r.longest_spin.yield_rounds, op->spin().yield_rounds);
     ++i;
   }
-  return progressed;
+  return r;
 }
 
-void waiter::run() {
+void waiter::run(std::size_t shard) {
   impl& s = *impl_;
   spin_wait backoff;
   std::vector<platform::park_target> targets;
-  std::vector<futex_counters*> channels;
   for (;;) {
-    bool any_in_progress = false;
-    std::chrono::nanoseconds stall = std::chrono::nanoseconds::max();
     {
       std::lock_guard lock(s.mutex);
-      if (s.stopping) return;
-      if (sweep_locked(any_in_progress, stall)) {
+      sweep_result r = sweep_locked(std::chrono::steady_clock::now());
+      if (r.progressed) {
         backoff.reset();
         continue;
       }
+      // The backoff of the longest policy among the pending channels (issue: a channel's
+      // spin options must count for the coroutines on it too).
+      backoff.set_policy(r.longest_spin);
     }
-    // Spin also while idle: right after posting an operation back, its coroutine usually
-    // registers the next one within microseconds, and finding it awake spares the
-    // io_context thread a FUTEX_WAKE. A long idle period exhausts the backoff and parks.
-    if (backoff.spin()) continue;
+    // Spin also while idle (first thread only): right after posting an operation back,
+    // its coroutine usually registers the next one within microseconds, and finding the
+    // waiter awake spares the io_context thread a FUTEX_WAKE. A long idle period exhausts
+    // the backoff and parks.
+    if (shard == 0 && backoff.spin()) continue;
 
-    // Park: announce everywhere, re-check, sleep on all words at once.
+    // Park: announce on our share, re-check, sleep on all its words at once.
+    std::optional<std::chrono::steady_clock::time_point> wake_at;
     {
       std::lock_guard lock(s.mutex);
-      if (s.stopping) return;
+      const auto now = std::chrono::steady_clock::now();
+      sweep_result r = sweep_locked(now);
+      if (r.progressed) {
+        backoff.reset();
+        continue;
+      }
+      // Enough threads for every pending channel to be parked on by one of them.
+      const std::size_t needed =
+          std::max<std::size_t>(1, (r.cells.size() + channels_per_thread - 1) / channels_per_thread);
+      while (s.threads.size() < needed) start_thread_locked(s.threads.size());
+
       targets.clear();
-      channels.clear();
       // Acquire: pairs with notifiers' release CAS (SYNC POINT: wake).
       targets.push_back({&s.own.word, s.own.word.fetch_or(1u, std::memory_order_acquire) | 1u});
-      for (async_op* op : s.ops) {
-        if (!op->channel()->is_open()) continue;  // swept below
-        wait_cell& cell = op->cell();
-        bool seen = std::any_of(targets.begin(), targets.end(),
-                                [&](const platform::park_target& t) { return t.word == &cell.word; });
-        if (seen) continue;
+      const std::size_t first = shard * channels_per_thread;
+      const std::size_t last = std::min(r.cells.size(), first + channels_per_thread);
+      for (std::size_t i = first; i < last; ++i) {
+        wait_cell& cell = *r.cells[i].first;
         targets.push_back({&cell.word, cell.word.fetch_or(1u, std::memory_order_acquire) | 1u});
-        channels.push_back(&op->counters());
       }
       std::atomic_thread_fence(std::memory_order_seq_cst);  // F1 of the park/wake protocol
-      any_in_progress = false;
-      stall = std::chrono::nanoseconds::max();
-      if (sweep_locked(any_in_progress, stall)) {
+      r = sweep_locked(std::chrono::steady_clock::now());
+      if (r.progressed) {
         backoff.reset();
         continue;
       }
       // Relaxed: statistics.
-      for (futex_counters* c : channels) c->waits.fetch_add(1, std::memory_order_relaxed);
+      for (std::size_t i = first; i < last; ++i) r.cells[i].second->waits.fetch_add(1, std::memory_order_relaxed);
+      // Only the first thread keeps the stall clocks: the others would wake for nothing.
+      if (shard == 0) wake_at = r.next_stall_check;
     }
     s.parks.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
     std::optional<std::chrono::nanoseconds> timeout;
-    if (any_in_progress) timeout = stall;
+    if (wake_at) {
+      timeout = std::max(std::chrono::nanoseconds::zero(),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             *wake_at - std::chrono::steady_clock::now()));
+    }
     platform::park_wait_any(targets, timeout, std::chrono::milliseconds(1));
     backoff.reset();
   }
