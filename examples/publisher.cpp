@@ -6,10 +6,12 @@
 // Waits until SUBSCRIBERS subscribers are connected (so that they see every reading),
 // publishes COUNT readings at HZ, the last one flagged, and exits.
 #include <asio.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -26,8 +28,14 @@ std::int64_t now_ns() {
 }
 
 asio::awaitable<void> publish(coipc::async_route<telemetry::reading>& route, std::uint64_t count,
-                              double hz) {
+                              double hz, std::uint32_t subscribers) {
+  using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  // Wait for the subscribers without blocking the io_context's thread, 30 s at most.
+  timer.expires_after(std::chrono::seconds(30));
+  if ((co_await (route.wait_for_receivers(subscribers) || timer.async_wait(asio::use_awaitable))).index() != 0) {
+    throw std::runtime_error("subscribers did not connect within 30 s");
+  }
   const auto period = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / hz));
   auto next = std::chrono::steady_clock::now();
   for (std::uint64_t seq = 0; seq < count; ++seq) {
@@ -57,11 +65,7 @@ int main(int argc, char** argv) try {
   coipc::async_route<telemetry::reading> route(io, channel, coipc::role::sender);
   std::printf("publisher: waiting for %u subscriber(s) on '%s'\n", subscribers, channel.c_str());
   std::fflush(stdout);
-  if (!route.channel().wait_for_receivers(subscribers, std::chrono::seconds(30))) {
-    std::fprintf(stderr, "publisher: subscribers did not connect within 30 s\n");
-    return 1;
-  }
-  asio::co_spawn(io, publish(route, count, hz), [](std::exception_ptr e) {
+  asio::co_spawn(io, publish(route, count, hz, subscribers), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

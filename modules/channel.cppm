@@ -85,10 +85,12 @@ enum class role : unsigned { sender = 1, receiver = 2, both = 3 };
 
 struct channel_options {
   /// Data ring size in bytes, a power of two (4 KiB .. 1 TiB); 0 picks a default: 256 KiB
-  /// (or 256 messages) for typed channels, 4 MiB for bytes.
+  /// (or 256 messages) for typed channels; for bytes, 256 KiB, or four largest messages
+  /// when max_message_size asks for more (1 MiB messages: a 4 MiB ring).
   std::size_t capacity = 0;
-  /// Largest message of a bytes channel (0: 1 MiB); at most half the capacity. Typed
-  /// channels always use sizeof(T).
+  /// Largest message of a bytes channel, at most half the capacity; 0 picks
+  /// min(1 MiB, capacity / 2): 128 KiB with the default capacity. Typed channels always
+  /// use sizeof(T).
   std::size_t max_message_size = 0;
   std::uint32_t max_receivers = 256;
   std::uint32_t max_senders = 32;  ///< channel only; a route has exactly one sender
@@ -316,6 +318,42 @@ class basic_channel {
     return out;
   }
 
+  /// Receives the next bytes message into `buffer` (blocking) and returns its length: no
+  /// allocation. A message longer than the buffer fails with errc::message_too_large and
+  /// stays unread (the next call gets it); its length is in the error message.
+  std::size_t recv_into(std::span<std::byte> buffer) requires is_bytes {
+    return throwing_value([&](auto& ec) { return recv_into(buffer, ec); });
+  }
+  std::size_t recv_into(std::span<std::byte> buffer, std::error_code& ec) requires is_bytes {
+    return receive_into(buffer, detail::wait_mode::blocking(), ec);
+  }
+  std::size_t recv_into(std::span<char> buffer) requires is_bytes { return recv_into(std::as_writable_bytes(buffer)); }
+  std::size_t recv_into(std::span<char> buffer, std::error_code& ec) requires is_bytes {
+    return recv_into(std::as_writable_bytes(buffer), ec);
+  }
+  /// The same, only if a message is there now (empty otherwise) / within `timeout`.
+  std::optional<std::size_t> try_recv_into(std::span<std::byte> buffer) requires is_bytes {
+    return soft_value(errc::would_block, [&](auto& ec) { return try_recv_into(buffer, ec); });
+  }
+  std::optional<std::size_t> try_recv_into(std::span<std::byte> buffer, std::error_code& ec) requires is_bytes {
+    const std::size_t n = receive_into(buffer, detail::wait_mode::try_only(), ec);
+    return ec ? std::nullopt : std::optional<std::size_t>(n);
+  }
+  std::optional<std::size_t> recv_into_for(std::span<std::byte> buffer, duration timeout) requires is_bytes {
+    return soft_value(errc::timeout, [&](auto& ec) { return recv_into_for(buffer, timeout, ec); });
+  }
+  std::optional<std::size_t> recv_into_for(std::span<std::byte> buffer, duration timeout,
+                                           std::error_code& ec) requires is_bytes {
+    const std::size_t n = receive_into(buffer, detail::wait_mode::for_duration(timeout), ec);
+    return ec ? std::nullopt : std::optional<std::size_t>(n);
+  }
+  /// Receives the next bytes message into `m`, reusing its storage (no allocation once
+  /// its capacity suffices).
+  void recv(message& m) requires is_bytes { throwing([&](auto& ec) { return recv(m, ec); }); }
+  bool recv(message& m, std::error_code& ec) requires is_bytes {
+    return get(m, detail::wait_mode::blocking(), ec);
+  }
+
   /// The next message, read in place (blocking).
   coipc::view<T> view() {
     std::error_code ec;
@@ -378,10 +416,18 @@ class basic_channel {
     ro.kind = Kind;
     ro.policy = o.overflow;
     if constexpr (is_bytes) {
-      ro.max_message_size = o.max_message_size ? o.max_message_size : std::size_t{1} << 20;
-      ro.capacity = o.capacity ? o.capacity
-                               : std::max<std::size_t>(std::size_t{4} << 20,
-                                                       std::bit_ceil(ro.max_message_size * 4));
+      // Small by default (a few hundred channels must not cost gigabytes: the segment is
+      // populated at open), large messages one option away.
+      constexpr std::size_t default_capacity = std::size_t{256} << 10;
+      constexpr std::size_t default_max_message = std::size_t{1} << 20;
+      if (o.max_message_size) {
+        ro.max_message_size = o.max_message_size;
+        ro.capacity = o.capacity ? o.capacity
+                                 : std::max(default_capacity, std::bit_ceil(o.max_message_size * 4));
+      } else {
+        ro.capacity = o.capacity ? o.capacity : default_capacity;
+        ro.max_message_size = std::min(default_max_message, ro.capacity / 2);
+      }
     } else {
       ro.max_message_size = sizeof(T);
       const std::size_t frame = (sizeof(T) + detail::unit_bytes - 1) / detail::unit_bytes * detail::unit_bytes;
@@ -418,6 +464,24 @@ class basic_channel {
         std::memcpy(&out, f.data, sizeof(T));
       }
       if (ep().release(f)) return true;
+      // Overwritten while we copied it (overwrite policy): counted lost; take the next.
+    }
+  }
+
+  std::size_t receive_into(std::span<std::byte> buffer, detail::wait_mode mode, std::error_code& ec) {
+    for (;;) {
+      detail::frame_ref f;
+      if (!ep().acquire(mode, f, ec)) return 0;
+      const std::size_t length = f.length;
+      if (length > buffer.size()) {
+        // Nothing consumed: the frame stays at this receiver's position.
+        detail::fail(ec, errc::message_too_large,
+                     "channel '" + ep().name() + "': the next message has " + std::to_string(length) +
+                         " B, the buffer " + std::to_string(buffer.size()) + " B (nothing was consumed)");
+        return 0;
+      }
+      if (length) std::memcpy(buffer.data(), f.data, length);
+      if (ep().release(f)) return length;
       // Overwritten while we copied it (overwrite policy): counted lost; take the next.
     }
   }

@@ -29,6 +29,11 @@ enum class point : unsigned {
 /// A test's hook: called at every point reached, in the thread that reaches it.
 using hook_fn = void (*)(point);
 
+// Forced verdict: while on, platform::is_alive answers "alive" for every process, as it
+// must when nothing can prove a death (a dead peer's pid reused by another user's process
+// under hidepid: kill says EPERM, /proc says nothing). Tests use it to show what the slot
+// locks decide where /proc cannot.
+
 #if defined(COIPC_FAULT_INJECTION)
 inline constexpr bool enabled = true;
 
@@ -43,10 +48,24 @@ inline void set_hook(hook_fn fn) noexcept {
 inline void at(point p) {
   if (hook_fn fn = installed_hook.load(std::memory_order_acquire)) fn(p);  // SYNC POINT: fault hook
 }
+
+/// Relaxed: a switch a test flips before the calls it affects (on the same thread, or
+/// before starting the threads); it guards no other data.
+inline std::atomic<bool> liveness_unknown_forced{false};
+
+inline void force_liveness_unknown(bool on) noexcept {
+  liveness_unknown_forced.store(on, std::memory_order_relaxed);
+}
+
+inline bool liveness_unknown() noexcept {
+  return liveness_unknown_forced.load(std::memory_order_relaxed);
+}
 #else
 inline constexpr bool enabled = false;
 inline void set_hook(hook_fn) noexcept {}
 inline void at(point) noexcept {}
+inline void force_liveness_unknown(bool) noexcept {}
+inline bool liveness_unknown() noexcept { return false; }
 #endif
 
 }  // namespace coipc::detail::fault

@@ -87,8 +87,50 @@ process_id this_process() noexcept;
 /// False once the process has exited, even while it is an unreaped zombie, and for a pid
 /// that now belongs to a different process: only on positive evidence (ESRCH, a zombie, a
 /// different start time). When /proc cannot be read (no file descriptor left, hidepid,
-/// another user's process) the answer is true: unknown is not dead.
+/// another user's process) the answer is true: unknown is not dead. The slot locks (below)
+/// tell the dead from the living where this cannot.
 bool is_alive(const process_id& process) noexcept;
+
+// ---- Slot locks --------------------------------------------------------------------------
+//
+// A death signal that the kernel itself releases when its holder dies: an exclusive
+// open-file-description (OFD) lock on one byte of a segment's file, one byte per slot.
+// Unlike /proc it can be read whatever hides the holder (hidepid, another user's process,
+// no file descriptor left to open /proc with), and a process that reused a dead holder's
+// pid does not hold it.
+//
+// OFD locks belong to the open file description, not to the process: two descriptors of
+// one file opened separately (two endpoints in one process) exclude each other, closing
+// some other descriptor of the file does not drop them (as it would a classic POSIX lock),
+// and they go away exactly when the last descriptor of their description is closed, which
+// a process's death does. A description never conflicts with itself, so a query through
+// the holder's own descriptor answers "free": the caller knows its own locks.
+
+/// Where the lock bytes start: far beyond any segment's size, so that a lock never covers
+/// a byte of the segment (a lock past the end of a file is allowed and does not grow it).
+inline constexpr std::uint64_t slot_lock_base = std::uint64_t{1} << 50;
+
+/// Whether another open file description holds a slot's lock.
+enum class slot_lock_state {
+  held,     ///< someone else holds it: its holder is alive (or still exiting)
+  free,     ///< nobody else holds it
+  unknown,  ///< the query failed (callers treat it as held: unknown is not dead)
+};
+
+/// Takes the exclusive lock on byte slot_lock_base + `index` of `fd`'s file without
+/// waiting. False with `ec` set when it cannot: std::errc::resource_unavailable_try_again
+/// (or permission_denied) when another description holds it, another errno otherwise.
+/// Taking a lock `fd` already holds succeeds.
+bool take_slot_lock(int fd, std::uint32_t index, std::error_code& ec) noexcept;
+
+/// True when `ec` from take_slot_lock means "another description holds it".
+bool slot_lock_taken_elsewhere(const std::error_code& ec) noexcept;
+
+/// Releases the lock that `fd` holds on that byte (nothing when it holds none).
+void release_slot_lock(int fd, std::uint32_t index) noexcept;
+
+/// Whether a description other than `fd`'s holds the lock on that byte.
+slot_lock_state query_slot_lock(int fd, std::uint32_t index) noexcept;
 
 // ---- Named shared memory -----------------------------------------------------------------
 

@@ -68,6 +68,44 @@
 //     slot's outstanding claim (its intent) first.
 //   - A restarted process simply opens the segment again and takes a free or dead slot.
 //
+// Telling dead from alive. /proc proves a death only sometimes: ESRCH, a zombie, another
+// start time under the pid. It cannot when the pid was reused by another user's process,
+// under hidepid, or without a file descriptor to read it with, and then is_alive must say
+// "alive" (evicting a live receiver corrupts its stream). Alone, that turns a dead peer
+// into a stall that never ends. So every slot also has a death signal that the kernel
+// releases when its owner dies: an exclusive OFD lock on one byte of the segment's file
+// (platform::take_slot_lock; byte slot_lock_index::of_sender / of_receiver), taken through
+// the endpoint's own descriptor, which the kernel closes when the process dies, whoever
+// can or cannot read its /proc. The invariant:
+//
+//     owner word non-zero => that slot's lock is held by the live process the word names,
+//                            or that process is dead.
+//
+// It holds because every write of a non-zero owner (connecting, taking over a dead slot,
+// a checker's transient hold while it settles a dead sender's claim) is a CAS made while
+// the writer holds the slot's lock, taken before the CAS (failed CAS: lock released), and
+// because leaving stores owner 0 first and releases the lock after. Taking the lock first
+// means that a checker that has read an owner and then finds the lock free cannot be
+// looking at a connector between the two steps. (The kernel's lock table is updated under
+// its own lock: our take happens before our owner CAS, a release, so a checker whose
+// acquire load reads that owner sees the lock taken.) Hence endpoint::owner_dead: dead
+// when is_alive proves it (the fast path), otherwise dead exactly when the slot's lock is
+// free; held, or a query that fails, means alive.
+//
+// A verdict is only acted on under the lock: a checker takes the slot's lock, then CASes
+// the owner word from the owner it judged (evicting, settling, taking over), then releases
+// the lock. While it holds the lock no process can write a new owner, so a word still
+// equal to the judged one cannot belong to a live holder that left and came back under
+// the same token (an endpoint of the same process) between the verdict and the CAS. A
+// lock it cannot take is held by a live process: a connector mid-way, a leaver between
+// its two steps, another checker; the slot is left to it, as a live owner's would be.
+//
+// Limits: an OFD lock lives as long as any descriptor of its open file description. A
+// child forked without exec shares its parent's descriptors and so keeps the parent's
+// locks (and slots) held until it exits or closes them. Exec closes them (close-on-exec),
+// so a process that execs with endpoints open gives up their slots: its pid and start
+// time stay, but its locks are gone and checkers free its slots.
+
 // ---- Overwrite policy -------------------------------------------------------------------
 //
 // Senders never wait for receivers. They do wait (briefly) for another sender still
@@ -275,42 +313,97 @@ std::byte* endpoint::data_at(std::uint64_t position) const noexcept {
   return base_ + layout_.data_offset + (position & (layout_.units - 1)) * unit_bytes;
 }
 
+// ---- slot owners' lives ----------------------------------------------------------------------
+
+bool endpoint::holds_slot_lock(std::uint32_t lock_index) const noexcept {
+  return (sender_id_ != 0 && lock_index == slot_lock_index::of_sender(sender_id_)) ||
+         (receiver_index_ >= 0 &&
+          lock_index == slot_lock_index::of_receiver(static_cast<std::uint32_t>(receiver_index_)));
+}
+
+bool endpoint::owner_dead(std::uint32_t lock_index, std::uint64_t owner) const noexcept {
+  // Our own description never conflicts with itself: the query would say "free".
+  if (holds_slot_lock(lock_index)) return false;
+  if (!platform::is_alive(owner_token::process(owner))) return true;  // proven: fast path
+  // /proc says alive, or cannot say. The lock can: nobody holds it, so the process the
+  // word names is dead (see the invariant in "Crashes").
+  return platform::query_slot_lock(segment_.fd(), lock_index) == platform::slot_lock_state::free;
+}
+
+endpoint::lock_take endpoint::take_slot_lock(std::uint32_t lock_index,
+                                             std::error_code& ec) const noexcept {
+  if (platform::take_slot_lock(segment_.fd(), lock_index, ec)) return lock_take::taken;
+  return platform::slot_lock_taken_elsewhere(ec) ? lock_take::busy : lock_take::failed;
+}
+
+void endpoint::release_slot_lock(std::uint32_t lock_index) const noexcept {
+  platform::release_slot_lock(segment_.fd(), lock_index);
+}
+
 // ---- connecting and leaving ----------------------------------------------------------------
+//
+// A slot whose lock someone else holds while its owner word is free or names a dead (or
+// settling) process is changing hands: a connector between its lock and its CAS, a leaver
+// between its store and its unlock, a checker settling it. That takes microseconds, unless
+// the process doing it is stopped there: such slots are looked at again for at most one
+// stall timeout, then count as taken.
 
 bool endpoint::connect_sender(std::error_code& ec) {
   const std::uint32_t slots = options_.kind == channel_kind::route ? 1 : options_.max_senders;
-  for (std::uint32_t id = 1; id <= slots; ++id) {
-    sender_slot& slot = sender_at(id);
-    std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-    const bool free = cur == 0;
-    if (!free && platform::is_alive(owner_token::process(cur))) {
-      if (cur & owner_token::transient_bit) {
-        // A live process is settling a dead owner's claim here (microseconds): wait for
-        // the slot to come free rather than report it taken.
-        platform::yield_thread();
-        --id;
+  const auto busy_until = std::chrono::steady_clock::now() + options_.stall_timeout;
+  for (;;) {
+    bool busy_seen = false;
+    for (std::uint32_t id = 1; id <= slots; ++id) {
+      sender_slot& slot = sender_at(id);
+      const std::uint32_t lock = slot_lock_index::of_sender(id);
+      std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+      const bool free = cur == 0;
+      if (!free && !owner_dead(lock, cur)) {
+        if (cur & owner_token::transient_bit) {
+          // A live process is settling a dead owner's claim here (microseconds): wait for
+          // the slot to come free (as for a busy lock, above) rather than report it taken.
+          busy_seen = true;
+          continue;
+        }
+        if (options_.kind == channel_kind::route) {
+          return detail::fail(ec, errc::sender_exists,
+                              fmt::format("route '{}': already has a live sender (pid {})",
+                                          name(), owner_token::process(cur).pid));
+        }
         continue;
       }
-      if (options_.kind == channel_kind::route) {
-        return detail::fail(ec, errc::sender_exists,
-                            fmt::format("route '{}': already has a live sender (pid {})", name(),
-                                        owner_token::process(cur).pid));
+      // Free, or its owner (or settler) is dead: take it, the death signal first, so that
+      // no checker ever sees us in the owner word without our lock.
+      switch (take_slot_lock(lock, ec)) {
+        case lock_take::taken: break;
+        case lock_take::busy: busy_seen = true; continue;
+        case lock_take::failed:
+          return detail::fail_errno(
+              ec, ec.value(), fmt::format("channel '{}': cannot lock sender slot {}", name(), id));
       }
-      continue;
+      // acq_rel: acquire the previous owner's intent, release our ownership, and with it
+      // the lock taken before (SYNC POINT: slot owner).
+      if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel)) {
+        release_slot_lock(lock);
+        --id;  // lost a race for this slot: look at it again
+        continue;
+      }
+      sender_id_ = id;
+      // The dead owner may have left a claim behind. Nobody else settles it now: a checker
+      // settles only while the slot still names the dead owner, which it no longer does.
+      if (!free) abandon_claim_of(id);
+      // Release: pairs with other senders' acquire of the intent (SYNC POINT: intent).
+      slot.intent_start.store(no_intent, std::memory_order_release);
+      return true;
     }
-    // Free, or its owner (or settler) is dead: take it. acq_rel: acquire the previous
-    // owner's intent, release our ownership (SYNC POINT: slot owner).
-    if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel)) {
-      --id;  // lost a race for this slot: look at it again
-      continue;
-    }
-    sender_id_ = id;
-    // The dead owner may have left a claim behind. Nobody else settles it now: a checker
-    // settles only while the slot still names the dead owner, which it no longer does.
-    if (!free) abandon_claim_of(id);
-    // Release: pairs with other senders' acquire of the intent (SYNC POINT: intent).
-    slot.intent_start.store(no_intent, std::memory_order_release);
-    return true;
+    if (!busy_seen || std::chrono::steady_clock::now() >= busy_until) break;
+    platform::yield_thread();
+  }
+  ec.clear();
+  if (options_.kind == channel_kind::route) {
+    return detail::fail(ec, errc::sender_exists,
+                        fmt::format("route '{}': its sender slot is held by a live process",
+                                    name()));
   }
   return detail::fail(ec, errc::too_many_peers,
                       fmt::format("channel '{}': all {} sender slots are taken by live processes",
@@ -322,40 +415,61 @@ void endpoint::release_sender_slot() noexcept {
   // An outstanding claim (a loan never committed) must not block the receivers.
   abandon_claim_of(sender_id_);
   claim_outstanding_ = false;
+  // The owner word first, the death signal after: a checker that finds the lock free
+  // then finds the word free too, or judges an owner that is gone indeed.
   slot.owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  release_slot_lock(slot_lock_index::of_sender(sender_id_));
   sender_id_ = 0;
 }
 
 bool endpoint::connect_receiver(std::error_code& ec) {
   ring_control& ctl = control();
-  for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
-    receiver_slot& slot = receiver_at(i);
-    std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-    if (cur != 0 && platform::is_alive(owner_token::process(cur))) continue;
-    if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::transient_bit,
-                                            std::memory_order_acq_rel)) {
-      continue;
+  const auto busy_until = std::chrono::steady_clock::now() + options_.stall_timeout;
+  for (;;) {
+    bool busy_seen = false;
+    for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+      receiver_slot& slot = receiver_at(i);
+      const std::uint32_t lock = slot_lock_index::of_receiver(i);
+      std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+      if (cur != 0 && !owner_dead(lock, cur)) continue;
+      // The death signal before the owner word, connecting step included (see "Crashes").
+      switch (take_slot_lock(lock, ec)) {
+        case lock_take::taken: break;
+        case lock_take::busy: busy_seen = true; continue;
+        case lock_take::failed:
+          return detail::fail_errno(
+              ec, ec.value(), fmt::format("channel '{}': cannot lock receiver slot {}", name(), i));
+      }
+      // acq_rel: release our hold, and with it the lock taken before (SYNC POINT: slot owner).
+      if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::transient_bit,
+                                              std::memory_order_acq_rel)) {
+        release_slot_lock(lock);
+        continue;
+      }
+      // See "Connecting receivers" above for why these orders make the start position safe.
+      std::uint64_t p = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+      // Relaxed: published by the seq_cst owner store right after.
+      slot.position.store(p, std::memory_order_relaxed);
+      slot.owner.store(token_, std::memory_order_seq_cst);  // SYNC POINT: slot owner
+      std::uint64_t p2 = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+      slot.position.store(p2, std::memory_order_release);  // SYNC POINT: receiver release
+      receiver_index_ = static_cast<std::int32_t>(i);
+      read_position_ = p2;
+      // Loss accounting baseline (overwrite policy): each sender's next sequence number.
+      expected_seq_.assign(options_.max_senders + 1, 0);
+      for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+        // Relaxed: a baseline; exact when no send is in flight while connecting.
+        expected_seq_[id] = sender_at(id).next_seq.load(std::memory_order_relaxed);
+      }
+      // Release: a waiter that sees the bump re-reads the slots (SYNC POINT: membership).
+      ctl.membership.fetch_add(1, std::memory_order_release);
+      platform::park_wake(ctl.membership, INT32_MAX);
+      return true;
     }
-    // See "Connecting receivers" above for why these orders make the start position safe.
-    std::uint64_t p = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
-    // Relaxed: published by the seq_cst owner store right after.
-    slot.position.store(p, std::memory_order_relaxed);
-    slot.owner.store(token_, std::memory_order_seq_cst);  // SYNC POINT: slot owner
-    std::uint64_t p2 = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
-    slot.position.store(p2, std::memory_order_release);  // SYNC POINT: receiver release
-    receiver_index_ = static_cast<std::int32_t>(i);
-    read_position_ = p2;
-    // Loss accounting baseline (overwrite policy): each sender's next sequence number.
-    expected_seq_.assign(options_.max_senders + 1, 0);
-    for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
-      // Relaxed: a baseline; exact when no send is in flight while connecting.
-      expected_seq_[id] = sender_at(id).next_seq.load(std::memory_order_relaxed);
-    }
-    // Release: a waiter that sees the bump re-reads the slots (SYNC POINT: membership).
-    ctl.membership.fetch_add(1, std::memory_order_release);
-    platform::park_wake(ctl.membership, INT32_MAX);
-    return true;
+    if (!busy_seen || std::chrono::steady_clock::now() >= busy_until) break;
+    platform::yield_thread();
   }
+  ec.clear();
   return detail::fail(ec, errc::too_many_peers,
                       fmt::format("channel '{}': all {} receiver slots are taken by live processes",
                                   name(), options_.max_receivers));
@@ -363,9 +477,12 @@ bool endpoint::connect_receiver(std::error_code& ec) {
 
 void endpoint::release_receiver_slot() noexcept {
   ring_control& ctl = control();
-  receiver_at(static_cast<std::uint32_t>(receiver_index_)).owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  const auto index = static_cast<std::uint32_t>(receiver_index_);
+  // The owner word first, the death signal after (as in release_sender_slot).
+  receiver_at(index).owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  release_slot_lock(slot_lock_index::of_receiver(index));
   receiver_index_ = -1;
-  ctl.membership.fetch_add(1, std::memory_order_release);
+  ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
   platform::park_wake(ctl.membership, INT32_MAX);
   // Senders blocked on this receiver may go on now.
   notify_parked(ctl.space_wait, ctl.futex);
@@ -376,7 +493,10 @@ std::uint32_t endpoint::receiver_count() const noexcept {
   std::uint32_t n = 0;
   for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
     std::uint64_t o = receiver_at(i).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-    if (o != 0 && !(o & owner_token::transient_bit) && platform::is_alive(owner_token::process(o))) ++n;
+    if (o != 0 && !(o & owner_token::transient_bit) &&
+        !owner_dead(slot_lock_index::of_receiver(i), o)) {
+      ++n;
+    }
   }
   return n;
 }
@@ -419,15 +539,28 @@ std::uint64_t endpoint::lowest_in_use(std::uint64_t evict_dead_below) const noex
       std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
       if (o == 0 || (o & owner_token::transient_bit)) continue;
       std::uint64_t pos = slot.position.load(std::memory_order_acquire);  // SYNC POINT: receiver release
-      if (pos < evict_dead_below && !platform::is_alive(owner_token::process(o))) {
+      const std::uint32_t lock = slot_lock_index::of_receiver(i);
+      if (pos < evict_dead_below && owner_dead(lock, o)) {
         fault::at(fault::point::after_death_check);
-        // A dead receiver holding the ring: evict it so that no one waits on it again. By
-        // CAS on the owner we judged: a process that took the slot meanwhile stays.
-        if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
-          ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
-          platform::park_wake(ctl.membership, INT32_MAX);
-          // Other senders parked for space behind it may go on now.
-          notify_parked(ctl.space_wait, ctl.futex);
+        // A dead receiver holding the ring: evict it so that no one waits on it again.
+        // Under the slot's lock, by CAS on the owner we judged: a process that took the
+        // slot meanwhile stays, and while we hold the lock nobody can write an owner, so
+        // a word still equal to the judged one is the dead owner's, not that of another
+        // endpoint of the same process that came back to the slot since the verdict. A
+        // lock we cannot take is a live process's: one connecting, leaving or evicting
+        // here. Either way this slot's position no longer holds the ring (a connector
+        // starts at the tail; see "Connecting receivers").
+        std::error_code lock_ec;
+        if (take_slot_lock(lock, lock_ec) == lock_take::taken) {
+          // acq_rel: release the freed slot to its next connector, as every owner change
+          // does (SYNC POINT: slot owner).
+          if (slot.owner.compare_exchange_strong(o, 0, std::memory_order_acq_rel)) {
+            ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
+            platform::park_wake(ctl.membership, INT32_MAX);
+            // Other senders parked for space behind it may go on now.
+            notify_parked(ctl.space_wait, ctl.futex);
+          }
+          release_slot_lock(lock);
         }
         continue;
       }
@@ -443,8 +576,8 @@ std::uint64_t endpoint::lowest_in_use(std::uint64_t evict_dead_below) const noex
     // Acquire: pairs with the claimer's release CAS of tail (SYNC POINT: intent).
     const std::uint64_t claim = slot.intent_start.load(std::memory_order_acquire);
     if (o == 0 || claim == no_intent || claim >= lowest) continue;
-    if (claim < evict_dead_below && !(o & owner_token::transient_bit) &&
-        !platform::is_alive(owner_token::process(o))) {
+    // A dead owner's claim, or a dead settler's (transient): settle it (again).
+    if (claim < evict_dead_below && owner_dead(slot_lock_index::of_sender(id), o)) {
       const_cast<endpoint*>(this)->settle_dead_sender(id, o);  // settles shared memory only
       continue;
     }
@@ -716,6 +849,13 @@ void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
 void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner) noexcept {
   fault::at(fault::point::after_death_check);
   sender_slot& slot = sender_at(id);
+  const std::uint32_t lock = slot_lock_index::of_sender(id);
+  // Our transient hold names us in the owner word, so we hold the slot's lock for as long
+  // as it does (the invariant in "Crashes"): should we die half way, the next checker sees
+  // the lock free and settles again. A lock we cannot take is a live process's: one taking
+  // the slot over (it settles the old claim itself) or settling it already.
+  std::error_code lock_ec;
+  if (take_slot_lock(lock, lock_ec) != lock_take::taken) return;
   // Hold the slot (transient, in our name) while settling, by CAS on the very owner that
   // was judged dead: a process that took the slot since keeps it, and settles the old
   // claim itself (connect_sender). While we hold it nobody else writes its intent.
@@ -723,11 +863,14 @@ void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner
   std::uint64_t expected = observed_owner;
   if (!slot.owner.compare_exchange_strong(expected, token_ | owner_token::transient_bit,
                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    release_slot_lock(lock);
     return;
   }
   abandon_claim_of(id);
-  // Free the slot (release: the settled intent is published with it; SYNC POINT: slot owner).
+  // Free the slot (release: the settled intent is published with it; SYNC POINT: slot owner),
+  // then drop its death signal, in that order (as in release_sender_slot).
   slot.owner.store(0, std::memory_order_release);
+  release_slot_lock(lock);
 }
 
 // ---- receiving -------------------------------------------------------------------------------
@@ -831,11 +974,12 @@ void endpoint::skip_lapped() noexcept {
 void endpoint::handle_stall(std::uint32_t claimer) noexcept {
   if (claimer == 0 || claimer > options_.max_senders) return;
   const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-  // Free: whoever left or settled the slot settled its claim first. Transient: a live
-  // process is settling it right now.
-  if (o == 0 || (o & owner_token::transient_bit)) return;
-  if (platform::is_alive(owner_token::process(o))) return;  // slow, not dead
-  // Dead: settle its claim so that everyone can go on, unless the slot changed hands.
+  // Free: whoever left or settled the slot settled its claim first.
+  if (o == 0) return;
+  // Slow, not dead (a live settler too: it is settling the claim right now).
+  if (!owner_dead(slot_lock_index::of_sender(claimer), o)) return;
+  // Dead (a settler that died half way included): settle its claim so that everyone can
+  // go on, unless the slot changed hands.
   settle_dead_sender(claimer, o);
 }
 

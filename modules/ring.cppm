@@ -106,8 +106,8 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 /// Bit 63 (transient) marks a slot held for a moment by the process it names: a receiver
 /// slot still connecting, or a dead sender's slot whose claim that process is settling.
 /// Senders skip transient receiver slots; nobody takes a transient sender slot while the
-/// settling process lives (settling takes microseconds), and the first to find the settler
-/// dead takes it over.
+/// settling process lives (settling takes microseconds), and whoever finds the settler
+/// dead settles the claim again or takes the slot over.
 struct owner_token {
   static constexpr std::uint64_t transient_bit = 1ull << 63;
   static constexpr std::uint64_t start_mask = (1ull << 41) - 1;
@@ -118,6 +118,15 @@ struct owner_token {
     token &= ~transient_bit;
     return {static_cast<std::uint32_t>(token >> 41), token & start_mask};
   }
+};
+
+/// Which slot lock (platform::take_slot_lock's index) is a slot's death signal: held by
+/// the slot's owner for as long as the owner word names it (see "Crashes" in ring.cpp). A
+/// fixed scheme, the same in every process whatever its options: sender ids are 1..255,
+/// receiver indexes 0..4095.
+struct slot_lock_index {
+  static constexpr std::uint32_t of_sender(std::uint32_t id) { return id - 1; }
+  static constexpr std::uint32_t of_receiver(std::uint32_t index) { return 256 + index; }
 };
 
 struct sender_slot {
@@ -223,6 +232,8 @@ class endpoint {
   readiness receive_readiness() const noexcept;
   readiness send_readiness(std::size_t length) const noexcept;
   wait_cell& data_cell() const noexcept { return control().data_wait; }
+  /// Bumped (and woken, always) whenever a receiver connects or leaves.
+  std::atomic<std::uint32_t>& membership_word() const noexcept { return control().membership; }
   wait_cell& space_cell() const noexcept { return control().space_wait; }
   futex_counters& counters() const noexcept { return control().futex; }
   std::chrono::nanoseconds stall_timeout() const noexcept { return options_.stall_timeout; }
@@ -251,6 +262,21 @@ class endpoint {
   std::byte* data_at(std::uint64_t position) const noexcept;
 
   bool check_open(bool want_sender, bool want_receiver, std::error_code& ec) const;
+
+  // Slot owners' lives (see "Crashes" in ring.cpp).
+  /// Whether `owner`, found in the slot whose death signal is lock `lock_index`, is dead:
+  /// platform::is_alive proves it (fast path), or nobody holds the slot's lock. Alive when
+  /// the lock is held or cannot be queried, and for the slots this endpoint holds itself.
+  bool owner_dead(std::uint32_t lock_index, std::uint64_t owner) const noexcept;
+  bool holds_slot_lock(std::uint32_t lock_index) const noexcept;
+  enum class lock_take {
+    taken,   ///< ours now
+    busy,    ///< another description holds it: a live process is using the slot
+    failed,  ///< the system refused (ec set)
+  };
+  lock_take take_slot_lock(std::uint32_t lock_index, std::error_code& ec) const noexcept;
+  void release_slot_lock(std::uint32_t lock_index) const noexcept;
+
   bool connect_sender(std::error_code& ec);
   bool connect_receiver(std::error_code& ec);
   void release_sender_slot() noexcept;
@@ -272,7 +298,9 @@ class endpoint {
   void abandon_claim_of(std::uint32_t sender_id) noexcept;
   /// `observed_owner` of slot `sender_id` was found dead: settles its claim, provided the
   /// slot still belongs to exactly that owner, and frees the slot. A slot that changed
-  /// hands meanwhile is left alone (its new owner settled the old claim when it took over).
+  /// hands meanwhile is left alone (its new owner settled the old claim when it took over),
+  /// and so is one whose lock a live process holds (it is taking the slot over or settling
+  /// it).
   void settle_dead_sender(std::uint32_t sender_id, std::uint64_t observed_owner) noexcept;
   /// Wakes the parked on both cells after one fence (a publication or a settled claim
   /// can satisfy receivers and senders waiting for space alike).

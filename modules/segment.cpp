@@ -32,12 +32,13 @@ std::string describe(const segment_geometry& g) {
                      g.max_receivers, g.max_senders, g.body_size);
 }
 
-// Closes a file descriptor on scope exit.
+// Closes a file descriptor on scope exit, unless released to a segment that keeps it.
 struct fd_guard {
   int fd;
   ~fd_guard() {
     if (fd >= 0) ::close(fd);
   }
+  int release() noexcept { return std::exchange(fd, -1); }
 };
 
 struct mapping {
@@ -204,6 +205,7 @@ std::string object_name_of(std::string_view name) {
 segment::segment(segment&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
+      fd_(std::exchange(other.fd_, -1)),
       created_(other.created_),
       name_(std::move(other.name_)) {}
 
@@ -212,6 +214,7 @@ segment& segment::operator=(segment&& other) noexcept {
     reset();
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    fd_ = std::exchange(other.fd_, -1);
     created_ = other.created_;
     name_ = std::move(other.name_);
   }
@@ -222,8 +225,11 @@ segment::~segment() { reset(); }
 
 void segment::reset() noexcept {
   if (base_) ::munmap(base_, size_);
+  // Closing drops every slot lock this mapping's description holds.
+  if (fd_ >= 0) ::close(fd_);
   base_ = nullptr;
   size_ = 0;
+  fd_ = -1;
 }
 
 segment segment::open(std::string_view name, const type_fingerprint& type,
@@ -247,6 +253,7 @@ segment segment::open(std::string_view name, const type_fingerprint& type,
         if (!attach(fd, name, &type, &geometry, m, ec)) return result;
         result.base_ = m.base;
         result.size_ = m.size;
+        result.fd_ = guard.release();
         result.name_ = std::string(name);
         return result;
       }
@@ -261,7 +268,11 @@ segment segment::open(std::string_view name, const type_fingerprint& type,
     int fd = platform::shm_create_unnamed(total, static_cast<unsigned>(options.permissions), os_ec);
     if (fd < 0) {
       detail::fail_errno(ec, os_ec.value(),
-                         fmt::format("channel '{}': cannot create a {} B segment", name, total));
+                         os_ec.value() == ENOSPC
+                             ? fmt::format("channel '{}': no room for a {} B segment in /dev/shm "
+                                           "(its tmpfs is full or too small; see `df -h /dev/shm`)",
+                                           name, total)
+                             : fmt::format("channel '{}': cannot create a {} B segment", name, total));
       return result;
     }
     fd_guard guard{fd};
@@ -283,6 +294,7 @@ segment segment::open(std::string_view name, const type_fingerprint& type,
     if (platform::shm_publish(fd, object, os_ec)) {
       result.base_ = m.base;
       result.size_ = m.size;
+      result.fd_ = guard.release();
       result.created_ = true;
       result.name_ = std::string(name);
       return result;
@@ -329,6 +341,7 @@ segment segment::inspect(std::string_view name, std::error_code& ec) {
   if (!attach(fd, name, nullptr, nullptr, m, ec)) return result;
   result.base_ = m.base;
   result.size_ = m.size;
+  result.fd_ = guard.release();
   result.name_ = std::string(name);
   return result;
 }

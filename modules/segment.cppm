@@ -173,8 +173,11 @@ std::string object_name_of(std::string_view name);
 
 // ---- The segment --------------------------------------------------------------------------
 
-/// One mapping of a named segment. Move-only; unmaps on destruction (the segment itself
-/// stays until remove_segment()).
+/// One mapping of a named segment, with the file descriptor it was mapped from. Move-only;
+/// unmaps and closes on destruction (the segment itself stays until remove_segment()).
+/// The descriptor stays open for the mapping's lifetime: its open file description holds
+/// this mapping's slot locks (platform::take_slot_lock), which the kernel releases when it
+/// is closed, by reset() or by the process's death.
 class segment {
  public:
   segment() noexcept = default;
@@ -207,12 +210,16 @@ class segment {
     return {static_cast<std::byte*>(base_) + sizeof(segment_header),
             size_ - sizeof(segment_header)};
   }
+  /// The descriptor the mapping came from (close-on-exec; -1 when there is no mapping).
+  /// Its own open file description: no other segment object shares it.
+  int fd() const noexcept { return fd_; }
 
  private:
   void reset() noexcept;
 
   void* base_ = nullptr;
   std::size_t size_ = 0;
+  int fd_ = -1;
   bool created_ = false;
   std::string name_;
 };

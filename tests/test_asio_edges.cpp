@@ -314,3 +314,47 @@ TEST_CASE("one receive and one send at once on one async channel - two io thread
   CHECK(received == n);
   CHECK(out_of_order == 0);
 }
+
+// ---- waiting for receivers without blocking the io_context ---------------------------------
+
+COIPC_CHILD(async_edges_late_receiver) {
+  // args: name, delay_ms. Connects after a delay and stays a while.
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(args.at(1))));
+  coipc::route<std::uint64_t> rx(args[0], coipc::role::receiver, small_ring());
+  std::this_thread::sleep_for(500ms);
+  return 0;
+}
+
+TEST_CASE("co_await wait_for_receivers(n): the io_context keeps running meanwhile") {
+  std::string name = coipc_test::unique_name("asyncmembers");
+  coipc_test::cleanup c{name};
+  int ticks = 0;
+  bool waited = false;
+  std::chrono::nanoseconds took{};
+  run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
+    coipc::async_route<std::uint64_t> tx(io.get_executor(), name, coipc::role::sender, small_ring());
+    co_await tx.wait_for_receivers(0);  // already true: completes at once
+    auto a = coipc_test::spawn("async_edges_late_receiver", {name, "100"});
+    auto b = coipc_test::spawn("async_edges_late_receiver", {name, "200"});
+    // A ticker on the same thread: it runs while the wait is pending.
+    asio::steady_timer tick(io);
+    bool stop = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      while (!stop) {
+        tick.expires_after(10ms);
+        co_await tick.async_wait(asio::use_awaitable);
+        ++ticks;
+      }
+    }, asio::detached);
+    const auto t0 = steady::now();
+    co_await tx.wait_for_receivers(2);
+    took = steady::now() - t0;
+    waited = tx.channel().receiver_count() >= 2;
+    stop = true;
+    a.wait(30s);
+    b.wait(30s);
+  });
+  CHECK(waited);
+  CHECK(ticks >= 5);  // the thread was not blocked for the ~200 ms wait
+  CHECK(took < 5s);
+}

@@ -111,21 +111,44 @@ class channel_life {
 /// initiating call, the waiter's list, a function posted to the handler's executor.
 class async_op {
  public:
-  enum class direction { receive, send };
+  enum class direction { receive, send, receivers };
 
-  async_op(endpoint& ep, const channel_life& life, direction dir, std::size_t send_length,
+  /// The futex word the waiter parks on for this operation. A wait cell is announced on
+  /// (its waiters bit: notifiers wake only when it is set); a plain word (membership) is
+  /// woken on every change, and the waiter parks on the value it read before re-checking.
+  struct watch {
+    std::atomic<std::uint32_t>* word;
+    wait_cell* cell;            ///< null for a plain word
+    futex_counters* counters;   ///< null for a plain word
+  };
+
+  /// `amount`: the send's length in bytes, or the number of receivers to wait for.
+  async_op(endpoint& ep, const channel_life& life, direction dir, std::size_t amount,
            const void* context, spin_policy spin) noexcept
-      : ep_(ep), life_(life), dir_(dir), send_length_(send_length), context_(context), spin_(spin) {}
+      : ep_(ep), life_(life), dir_(dir), amount_(amount), context_(context), spin_(spin) {}
   async_op(const async_op&) = delete;
   async_op& operator=(const async_op&) = delete;
 
   /// Waiter, under its lock: whether the channel would let the operation progress now.
   endpoint::readiness readiness() const noexcept {
     if (!ep_.is_open()) return endpoint::readiness::ready;  // run() reports the close
-    return dir_ == direction::receive ? ep_.receive_readiness() : ep_.send_readiness(send_length_);
+    switch (dir_) {
+      case direction::receive: return ep_.receive_readiness();
+      case direction::send: return ep_.send_readiness(amount_);
+      case direction::receivers:
+        return ep_.receiver_count() >= amount_ ? endpoint::readiness::ready
+                                               : endpoint::readiness::waiting;
+    }
+    return endpoint::readiness::ready;
   }
-  wait_cell& cell() const noexcept { return dir_ == direction::receive ? ep_.data_cell() : ep_.space_cell(); }
-  futex_counters& counters() const noexcept { return ep_.counters(); }
+  watch watched() const noexcept {
+    switch (dir_) {
+      case direction::receive: return {&ep_.data_cell().word, &ep_.data_cell(), &ep_.counters()};
+      case direction::send: return {&ep_.space_cell().word, &ep_.space_cell(), &ep_.counters()};
+      case direction::receivers: return {&ep_.membership_word(), nullptr, nullptr};
+    }
+    return {&ep_.membership_word(), nullptr, nullptr};
+  }
   std::chrono::nanoseconds stall_timeout() const noexcept { return ep_.stall_timeout(); }
   const endpoint* channel() const noexcept { return &ep_; }
   const void* context() const noexcept { return context_; }
@@ -158,7 +181,7 @@ class async_op {
   endpoint& ep_;
   const channel_life& life_;
   direction dir_;
-  std::size_t send_length_;
+  std::size_t amount_;
   const void* context_;
   spin_policy spin_;
 };
@@ -290,7 +313,7 @@ class channel_op final : public async_op {
   };
 
   channel_op(Handler&& handler, const IoExecutor& io, std::shared_ptr<State> state, Attempt attempt)
-      : async_op(state->channel.endpoint(), state->life, Attempt::dir, attempt.send_length(),
+      : async_op(state->channel.endpoint(), state->life, Attempt::dir, attempt.amount(),
                  &context_of(::asio::get_associated_executor(handler, io), io), state->spin),
         handler_(std::move(handler)),
         ex_(::asio::get_associated_executor(handler_, io)),
@@ -463,6 +486,23 @@ class basic_async_channel {
     co_await async_send(value, ::asio::use_awaitable_t<executor_type>{});
   }
 
+  /// Waits until at least `n` receivers are connected. Signature: void(std::error_code).
+  /// Cancellable like the others; for a deadline, combine it with a timer
+  /// (`co_await (ch.wait_for_receivers(n) || timer.async_wait(use_awaitable))`).
+  template <class CompletionToken>
+  auto async_wait_for_receivers(std::uint32_t n, CompletionToken&& token) {
+    return ::asio::async_initiate<CompletionToken, void(std::error_code)>(
+        [](auto handler, const executor_type& ex, std::shared_ptr<state> st, std::uint32_t wanted) {
+          detail::channel_op<std::decay_t<decltype(handler)>, executor_type, state, receivers_attempt>::start(
+              std::move(handler), ex, std::move(st), receivers_attempt{wanted});
+        },
+        token, ex_, state_, n);
+  }
+  /// `co_await ch.wait_for_receivers(n)`: without blocking the io_context's thread.
+  ::asio::awaitable<void, executor_type> wait_for_receivers(std::uint32_t n) {
+    co_await async_wait_for_receivers(n, ::asio::use_awaitable_t<executor_type>{});
+  }
+
   /// How many results in a row recv()/send() may return without suspending.
   static constexpr unsigned fairness_interval = 64;
 
@@ -496,7 +536,7 @@ class basic_async_channel {
   struct recv_attempt {
     static constexpr auto dir = detail::async_op::direction::receive;
     using result_type = std::tuple<std::error_code, recv_type>;
-    std::size_t send_length() const noexcept { return 0; }
+    std::size_t amount() const noexcept { return 0; }
     static result_type failed(std::error_code ec) { return {ec, recv_type{}}; }
     std::optional<result_type> try_once(state& st) {
       if (!st.life.enter()) return failed(closed_error(st));
@@ -513,7 +553,7 @@ class basic_async_channel {
     static constexpr auto dir = detail::async_op::direction::send;
     using result_type = std::tuple<std::error_code>;
     send_type value;
-    std::size_t send_length() const noexcept {
+    std::size_t amount() const noexcept {
       if constexpr (channel_type::is_bytes) {
         return value.size();
       } else {
@@ -528,6 +568,21 @@ class basic_async_channel {
       if (st.life.leave()) st.channel.close();
       if (ec == errc::would_block) return std::nullopt;
       return result_type{ec};
+    }
+  };
+
+  struct receivers_attempt {
+    static constexpr auto dir = detail::async_op::direction::receivers;
+    using result_type = std::tuple<std::error_code>;
+    std::uint32_t wanted;
+    std::size_t amount() const noexcept { return wanted; }
+    static result_type failed(std::error_code ec) { return {ec}; }
+    std::optional<result_type> try_once(state& st) {
+      if (!st.life.enter()) return failed(closed_error(st));
+      const bool enough = st.channel.receiver_count() >= wanted;
+      if (st.life.leave()) st.channel.close();
+      if (!enough) return std::nullopt;
+      return result_type{std::error_code{}};
     }
   };
 

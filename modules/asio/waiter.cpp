@@ -15,7 +15,9 @@
 // channels k*127 .. k*127+126 of the pending channels in registration order. A thread is
 // started the first time that many channels are pending, and an idle one parks on its own
 // word alone (zero CPU). Every thread sweeps all operations when it wakes: a sweep is cheap
-// next to a wake-up, and any thread can hand any operation back.
+// next to a wake-up, and any thread can hand any operation back. Handing operations back
+// moves the shares, so a thread that did notifies the own word: the others wake and take
+// their new shares (tests/model/ checks this in a model of two threads).
 //
 // Dead peers: a channel whose peer is mid-way (a claim unpublished, a ring full) is
 // "in progress". The sleep is bounded by the earliest moment such an operation has been in
@@ -53,7 +55,7 @@ struct waiter::sweep_result {
   // The earliest moment an in-progress operation reaches its stall timeout.
   std::optional<std::chrono::steady_clock::time_point> next_stall_check;
   // The distinct futex words of the channels still pending, in registration order.
-  std::vector<std::pair<wait_cell*, futex_counters*>> cells;
+  std::vector<async_op::watch> watches;
   spin_policy longest_spin{0, 0};
 };
 
@@ -188,9 +190,9 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
       continue;
     }
     if (op->channel()->is_open()) {
-      wait_cell* cell = &op->cell();
-      bool seen = std::any_of(r.cells.begin(), r.cells.end(), [&](auto& c) { return c.first == cell; });
-      if (!seen) r.cells.emplace_back(cell, &op->counters());
+      const async_op::watch w = op->watched();
+      bool seen = std::any_of(r.watches.begin(), r.watches.end(), [&](auto& x) { return x.word == w.word; });
+      if (!seen) r.watches.push_back(w);
     }
     r.longest_spin.spin_rounds = std::max(r.longest_spin.spin_rounds, op->spin().spin_rounds);
     r.longest_spin.yield_rounds = std::max(r.longest_spin.yield_rounds, op->spin().yield_rounds);
@@ -203,11 +205,23 @@ void waiter::run(std::size_t shard) {
   impl& s = *impl_;
   spin_wait backoff;
   std::vector<platform::park_target> targets;
+  std::vector<futex_counters*> announced;  // the channels' counters of our share
+  // After handing operations back, the shares move (they follow registration order): the
+  // other threads, parked on their old shares, must take their new ones, or a channel that
+  // moved from one share to another would be watched by nobody (found by the SPIN model
+  // of the sharded waiter).
+  auto reshare = [&](bool progressed) {
+    if (progressed && s.thread_count.load(std::memory_order_relaxed) > 1) {  // relaxed: a hint
+      notify_parked(s.own, s.own_counters);
+    }
+  };
   for (;;) {
     {
-      std::lock_guard lock(s.mutex);
+      std::unique_lock lock(s.mutex);
       sweep_result r = sweep_locked(std::chrono::steady_clock::now());
       if (r.progressed) {
+        lock.unlock();
+        reshare(true);
         backoff.reset();
         continue;
       }
@@ -224,35 +238,51 @@ void waiter::run(std::size_t shard) {
     // Park: announce on our share, re-check, sleep on all its words at once.
     std::optional<std::chrono::steady_clock::time_point> wake_at;
     {
-      std::lock_guard lock(s.mutex);
+      std::unique_lock lock(s.mutex);
       const auto now = std::chrono::steady_clock::now();
       sweep_result r = sweep_locked(now);
       if (r.progressed) {
+        lock.unlock();
+        reshare(true);
         backoff.reset();
         continue;
       }
       // Enough threads for every pending channel to be parked on by one of them.
       const std::size_t needed =
-          std::max<std::size_t>(1, (r.cells.size() + channels_per_thread - 1) / channels_per_thread);
+          std::max<std::size_t>(1, (r.watches.size() + channels_per_thread - 1) / channels_per_thread);
       while (s.threads.size() < needed) start_thread_locked(s.threads.size());
 
       targets.clear();
+      announced.clear();
       // Acquire: pairs with notifiers' release CAS (SYNC POINT: wake).
       targets.push_back({&s.own.word, s.own.word.fetch_or(1u, std::memory_order_acquire) | 1u});
       const std::size_t first = shard * channels_per_thread;
-      const std::size_t last = std::min(r.cells.size(), first + channels_per_thread);
+      const std::size_t last = std::min(r.watches.size(), first + channels_per_thread);
       for (std::size_t i = first; i < last; ++i) {
-        wait_cell& cell = *r.cells[i].first;
-        targets.push_back({&cell.word, cell.word.fetch_or(1u, std::memory_order_acquire) | 1u});
+        const async_op::watch& w = r.watches[i];
+        if (w.cell) {
+          // Acquire: pairs with notifiers' release CAS (SYNC POINT: wake).
+          targets.push_back({w.word, w.word->fetch_or(1u, std::memory_order_acquire) | 1u});
+          announced.push_back(w.counters);
+        } else {
+          // A plain word woken on every change: park on the value read before the re-check
+          // below. Acquire: pairs with the connecting receiver's release increment (SYNC
+          // POINT: membership), so a re-check that misses the receiver means the word has
+          // moved since this value, and the futex returns at once.
+          targets.push_back({w.word, w.word->load(std::memory_order_acquire)});
+        }
       }
       std::atomic_thread_fence(std::memory_order_seq_cst);  // F1 of the park/wake protocol
       r = sweep_locked(std::chrono::steady_clock::now());
       if (r.progressed) {
+        lock.unlock();
+        reshare(true);
         backoff.reset();
         continue;
       }
-      // Relaxed: statistics.
-      for (std::size_t i = first; i < last; ++i) r.cells[i].second->waits.fetch_add(1, std::memory_order_relaxed);
+      // Relaxed: statistics. (The counters of the channels announced on, not of this
+      // sweep's list, which a channel closed meanwhile may have shortened.)
+      for (futex_counters* c : announced) c->waits.fetch_add(1, std::memory_order_relaxed);
       // Only the first thread keeps the stall clocks: the others would wake for nothing.
       if (shard == 0) wake_at = r.next_stall_check;
     }

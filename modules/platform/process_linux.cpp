@@ -66,6 +66,7 @@ process_id this_process() noexcept {
 bool is_alive(const process_id& process) noexcept {
   detail::fault::at(detail::fault::point::liveness_check);
   if (process.pid == 0) return false;
+  if (detail::fault::liveness_unknown()) return true;  // tests: as if nothing could be proven
   if (::kill(static_cast<pid_t>(process.pid), 0) != 0 && errno == ESRCH) return false;
   stat_fields st = read_stat(process.pid);
   if (!st.ok) {

@@ -48,6 +48,13 @@ int shm_create_unnamed(std::size_t size, unsigned mode, std::error_code& ec) noe
     ::close(fd);
     return set_errno(ec, err), -1;
   }
+  // Reserve every page now. ftruncate makes a sparse file: on a tmpfs that is nearly full
+  // (Docker's default /dev/shm is 64 MiB) the first write to a page that does not fit would
+  // raise SIGBUS in the middle of a stream. posix_fallocate fails here instead, with ENOSPC.
+  if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+    ::close(fd);
+    return set_errno(ec, err), -1;
+  }
   return fd;
 }
 
