@@ -3,10 +3,13 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <new>
@@ -46,6 +49,8 @@ void shared_state::reset() noexcept {
     s.has_futex = s.has_latency = false;
     s.futex_waits = s.futex_wakes = 0;
     s.lat_p50 = s.lat_p99 = s.lat_p999 = s.lat_max = s.lat_mean = 0;
+    s.segment_bytes = 0;
+    s.max_rss_kib = 0;
     s.error[0] = 0;
   }
 }
@@ -64,6 +69,29 @@ void process_usage(double& cpu_s, std::uint64_t& vcsw) noexcept {
   getrusage(RUSAGE_SELF, &ru);
   cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
   vcsw = static_cast<std::uint64_t>(ru.ru_nvcsw);
+}
+
+std::uint64_t proc_status_kib(std::string_view field) noexcept {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  std::uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    const std::string_view l(line);
+    if (!l.starts_with(field) || l.size() <= field.size() || l[field.size()] != ':') continue;
+    std::size_t i = field.size() + 1;
+    while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
+    std::from_chars(l.data() + i, l.data() + l.size(), kib);  // "1234 kB": the unit is KiB
+    break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+std::uint64_t file_bytes(const char* path) noexcept {
+  struct stat st{};
+  if (::stat(path, &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.st_size);
 }
 
 party_slot& party::slot() const noexcept {
@@ -96,6 +124,9 @@ void party::finish() {
     slot().cpu_s = cpu - cpu_at_ready;
     slot().vcsw = vcsw - vcsw_at_ready;
   }
+  // The peak so far, set-up and loop included (teardown does not grow it). In thread mode
+  // every party reads the same process: the runner with all of them.
+  slot().max_rss_kib = proc_status_kib("VmHWM");
   shared->done.fetch_add(1);
   futex_wake_all(shared->done);
   while (shared->finish.load(std::memory_order_acquire) == 0) futex_wait(shared->finish, 0, 100);

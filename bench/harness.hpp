@@ -32,6 +32,8 @@ struct alignas(64) party_slot {
   std::uint64_t futex_waits, futex_wakes;
   bool has_latency;                     ///< ping: one-way latency (RTT / 2), nanoseconds
   double lat_p50, lat_p99, lat_p999, lat_max, lat_mean;
+  std::uint64_t segment_bytes;          ///< coipc: its channel segments' size (0: not measured)
+  std::uint64_t max_rss_kib;            ///< the party's process's peak RSS (VmHWM) at finish()
   char error[240];                      ///< first failure, NUL-terminated
 };
 
@@ -85,5 +87,13 @@ struct party {
 
 /// CPU seconds (user + system) and voluntary context switches of this process so far.
 void process_usage(double& cpu_s, std::uint64_t& vcsw) noexcept;
+
+/// A "Name:   1234 kB" line of /proc/self/status (VmRSS, VmHWM, RssAnon, RssShmem, ...), in
+/// KiB; 0 when it cannot be read.
+std::uint64_t proc_status_kib(std::string_view field) noexcept;
+
+/// The size of a file (st_size), e.g. a shared-memory segment under /dev/shm; 0 when it
+/// cannot be stat'ed.
+std::uint64_t file_bytes(const char* path) noexcept;
 
 }  // namespace bench

@@ -1,5 +1,7 @@
 #include "json.hpp"
 
+#include "memory.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -69,6 +71,8 @@ std::string to_json(const result& r, const std::vector<std::string>& missing_sys
   field("p99_ns", num(m.p99_ns));
   field("p999_ns", num(m.p999_ns));
   field("max_ns", num(m.max_ns));
+  field("segment_bytes", num(m.segment_bytes));
+  field("max_rss_kib", num(m.max_rss_kib));
   field("note", quote(r.note));
   field("error", quote(m.error));
   // Last, the one array, after the flat fields charts.sh's awk reader looks for.
@@ -76,6 +80,21 @@ std::string to_json(const result& r, const std::vector<std::string>& missing_sys
   for (const auto& name : missing_systems) missing += (missing.size() > 1 ? ", " : "") + quote(name);
   field("missing_systems", missing + "]");
   return s + "}";
+}
+
+std::string to_json(const memory_report& r) {
+  const auto mib = [](double v) { return fmt::format("{:.3f}", v); };
+  const auto kib_to_mib = [&](std::uint64_t kib) { return mib(static_cast<double>(kib) / 1024); };
+  return fmt::format(
+      "{{\"scenario\": \"memory\", \"system\": \"coipc\", \"status\": {}, \"channels\": {}, \"messages\": {}, "
+      "\"size\": {}, \"max_message_size\": {}, \"segment_bytes\": {}, \"segments_bytes\": {}, "
+      "\"shm_mib\": {}, \"tmpfs_delta_mib\": {}, \"rss_mib\": {}, \"rss_anon_mib\": {}, "
+      "\"rss_shmem_mib\": {}, \"rss_file_mib\": {}, \"rss_before_mib\": {}, \"max_rss_kib\": {}, "
+      "\"total_mib\": {}, \"seconds\": {}, \"errors\": {}, \"segment_prefix\": {}, \"error\": {}}}",
+      quote(r.status), r.channels, r.messages, r.size, r.max_message_size, r.segment_bytes, r.segments_bytes,
+      mib(r.shm_mib()), mib(r.tmpfs_delta_mib()), mib(r.rss_mib()), kib_to_mib(r.rss_anon_kib),
+      kib_to_mib(r.rss_shmem_kib), kib_to_mib(r.rss_file_kib), kib_to_mib(r.rss_before_kib), r.max_rss_kib,
+      mib(r.total_mib()), num(std::optional<double>(r.seconds)), r.errors, quote(r.prefix), quote(r.error));
 }
 
 }  // namespace bench

@@ -12,6 +12,7 @@
 
 #include "json.hpp"
 #include "matrix.hpp"
+#include "memory.hpp"
 #include "options.hpp"
 #include "registry.hpp"
 #include "result.hpp"
@@ -95,6 +96,17 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "coipc-bench: cannot write {}\n", o.json_path);
       return 1;
     }
+  }
+
+  // The memory scenario instead of the matrix: one process, no runner, no peers.
+  if (o.memory_channels) {
+    const memory_report r = run_memory(o);
+    fmt::print("{}", memory_text(r));
+    if (json) {
+      fmt::print(json, "{}\n", to_json(r));
+      std::fclose(json);
+    }
+    return r.status == "ok" ? 0 : 1;
   }
 
   // Peers write to sockets and pipes whose reader may be gone after a failure: an error

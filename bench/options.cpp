@@ -70,18 +70,23 @@ std::string usage(std::string_view program) {
       "  --repeat R                         run each case R times; report the median and spread\n"
       "  --timeout S                        seconds a case may take before it is killed\n"
       "  --help                             this text\n"
+      "  --memory-channels [N]              instead of the matrix: what N (default {}) default\n"
+      "                                     channel<bytes> cost in one process, each carrying\n"
+      "                                     --messages (default {}) of a fixed --size (default {} B)\n"
       "\n"
       "Without --pattern/--senders/--receivers/--size/--mode each of those takes its default\n"
       "matrix: route 1->1 and 1->M, channel N->1 and N->M (N, M default 2), pingpong; sizes\n"
       "9-256 B everywhere and 8 B, 4 KiB, 64 KiB, 1 MiB for route 1->1; process mode, plus\n"
       "thread mode at 9-256 B. Unless --messages is given, a sender sends at most 1 GiB\n"
       "(quick: 16 MiB).\n",
-      program, max_endpoints, max_endpoints, min_message_size, fmt::join(names, " "), not_built);
+      program, max_endpoints, max_endpoints, min_message_size, fmt::join(names, " "), not_built,
+      default_memory_channels, default_memory_messages, default_memory_size);
 }
 
 parse_outcome parse_options(int argc, const char* const* argv) {
   parse_outcome out;
   options& o = out.options;
+  std::string_view case_option;  // the first option that shapes the matrix's cases
   auto fail = [&](std::string msg) {
     out.error = std::move(msg);
     return out;
@@ -107,9 +112,20 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     } else if (arg == "--quick") {
       if (!flag_only()) return fail("--quick takes no value");
       o.quick = true;
+      if (case_option.empty()) case_option = arg;
+    } else if (arg == "--memory-channels") {
+      // The count may be left out (the default), so a following option is not taken for it.
+      std::optional<std::string_view> v;
+      if (has_value) v = value;
+      else if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') v = argv[++i];
+      const auto n = v ? parse_uint(*v) : std::optional<std::uint64_t>(default_memory_channels);
+      if (!n || *n < 1 || *n > max_memory_channels)
+        return fail(fmt::format("bad --memory-channels '{}' (1-{})", v.value_or(""), max_memory_channels));
+      o.memory_channels = static_cast<std::uint32_t>(*n);
     } else {
       auto v = next();
       if (!v) return fail(fmt::format("{} needs a value", arg));
+      if (arg != "--messages" && arg != "--size" && arg != "--json" && case_option.empty()) case_option = arg;
       if (arg == "--pattern") {
         o.pattern = pick<pattern>(*v, {{"route", pattern::route}, {"channel", pattern::channel}, {"pingpong", pattern::pingpong}});
         if (!o.pattern) return fail(fmt::format("bad --pattern '{}'", *v));
@@ -158,6 +174,11 @@ parse_outcome parse_options(int argc, const char* const* argv) {
         return fail(fmt::format("unknown argument '{}'", arg));
       }
     }
+  }
+  if (o.memory_channels) {
+    if (!case_option.empty()) return fail(fmt::format("{} does not apply to --memory-channels", case_option));
+    if (o.size && o.size->first != o.size->second) return fail("--memory-channels takes a fixed --size");
+    return out;
   }
   if (o.pattern == pattern::route && o.senders && *o.senders != 1)
     return fail("a route has exactly one sender (use --pattern channel)");

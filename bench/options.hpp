@@ -26,7 +26,15 @@ struct options {
   std::uint32_t repeat = 1;
   std::optional<double> timeout_s;
   bool help = false;
+  /// `--memory-channels [N]`: the memory scenario (memory.hpp) with N channels instead of
+  /// the matrix; only --messages, a fixed --size and --json apply to it.
+  std::optional<std::uint32_t> memory_channels;
 };
+
+inline constexpr std::uint32_t default_memory_channels = 100;
+inline constexpr std::uint32_t max_memory_channels = 10000;
+inline constexpr std::uint64_t default_memory_messages = 10000;  ///< per channel
+inline constexpr std::uint32_t default_memory_size = 256;
 
 /// Parses argv; on a bad argument returns the message to print above the usage.
 struct parse_outcome {

@@ -193,6 +193,13 @@ void compute(const case_spec& spec, const size_table& sizes, const shared_state&
   lost = expected > received + errors ? expected - received - errors : 0;
   m.lost = lost;
   m.errors = errors;
+  std::uint64_t segment = 0, rss = 0;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    segment = std::max(segment, sh.slots[i].segment_bytes);  // each party saw the same segments
+    rss = std::max(rss, sh.slots[i].max_rss_kib);
+  }
+  if (segment) m.segment_bytes = segment;
+  if (rss) m.max_rss_kib = rss;
   if (t1 <= t0 || t0 == INT64_MAX) return;
   const double secs = static_cast<double>(t1 - t0) * 1e-9;
   double bytes = 0;

@@ -26,6 +26,12 @@ struct measurement {
   std::optional<double> futex_calls_per_msg, ctxsw_per_msg, cpu_s;
   std::optional<std::uint64_t> lost, errors;
   std::optional<double> p50_ns, p99_ns, p999_ns, max_ns;
+  /// coipc: the size of the case's segment files (/dev/shm/coipc.<name>, pingpong: both
+  /// channels), as a party saw them while open; null for the peers.
+  std::optional<std::uint64_t> segment_bytes;
+  /// The peak RSS (VmHWM) of the largest party process (thread mode: of the runner process,
+  /// which hosts every party), read as each party finishes its loop.
+  std::optional<std::uint64_t> max_rss_kib;
 };
 
 /// Called about every quarter second while a case runs, with its completed fraction.

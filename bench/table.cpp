@@ -1,5 +1,7 @@
 #include "table.hpp"
 
+#include "memory.hpp"
+
 #include <fmt/format.h>
 
 namespace bench {
@@ -63,6 +65,29 @@ std::string table_row(const result& r) {
                      fixed(m.msgs_per_s, 9, 3, 1e-6), fixed(m.deliveries_per_s, 9, 3, 1e-6),
                      fixed(m.gbytes_per_s, 8, 3), fixed(m.futex_calls_per_msg, 9, 3), fixed(m.ctxsw_per_msg, 8, 3),
                      fixed(m.cpu_s, 7, 2), count(m.lost), note);
+}
+
+std::string memory_text(const memory_report& r) {
+  std::string s = fmt::format(
+      "== memory · {} channel<bytes>, default options, role::both · {} msgs of {} B each ==\n", r.channels,
+      r.messages, r.size);
+  const std::string names = fmt::format("segments coipc.{}0 .. coipc.{}{}: {}", r.prefix, r.prefix, r.channels - 1,
+                                        r.not_removed ? fmt::format("{} not removed", r.not_removed) : "removed");
+  if (r.status != "ok") return s + fmt::format("{}: {}\n{}\n", r.status, r.error, names);
+  const auto mib = [](std::uint64_t kib) { return static_cast<double>(kib) / 1024; };
+  s += fmt::format("segment  {:>9.1f} KiB per channel ({} B; max message {} B)\n",
+                   static_cast<double>(r.segment_bytes) / 1024, r.segment_bytes, r.max_message_size);
+  s += fmt::format("shared   {:>9.2f} MiB in segment files (tmpfs used {:+.2f} MiB)\n", r.shm_mib(),
+                   r.tmpfs_delta_mib());
+  s += fmt::format(
+      "resident {:>9.2f} MiB VmRSS (anon {:.2f}, shmem {:.2f}, file {:.2f}; before the channels {:.2f}; peak {:.2f})\n",
+      r.rss_mib(), mib(r.rss_anon_kib), mib(r.rss_shmem_kib), mib(r.rss_file_kib), mib(r.rss_before_kib),
+      mib(r.max_rss_kib));
+  s += fmt::format("total    {:>9.2f} MiB shared + resident ({:.3f} MiB per channel)\n", r.total_mib(),
+                   r.total_mib() / r.channels);
+  s += fmt::format("{} messages through {} channels in {:.2f} s, {} failed the check\n", r.messages * r.channels,
+                   r.channels, r.seconds, r.errors);
+  return s + names + "\n";
 }
 
 }  // namespace bench

@@ -38,7 +38,7 @@ struct bytes {};
 struct message {
   std::vector<std::byte> data;
   std::uint32_t sender = 0;  ///< the sender's slot id on this channel (1-based)
-  std::string_view text() const noexcept {
+  inline std::string_view text() const noexcept {
     return {reinterpret_cast<const char*>(data.data()), data.size()};
   }
 };
@@ -51,7 +51,7 @@ struct message {
 class byte_view {
  public:
   byte_view() = default;
-  byte_view(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
+  inline byte_view(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
   byte_view(const void* data, std::size_t size) noexcept
       : bytes_(static_cast<const std::byte*>(data), size) {}
   template <class S>
@@ -59,7 +59,7 @@ class byte_view {
              std::is_convertible_v<const S&, std::string_view> ||
              std::is_convertible_v<const S&, std::span<const char>> ||
              std::is_convertible_v<const S&, std::span<const unsigned char>>)
-  byte_view(const S& source) noexcept {
+  inline byte_view(const S& source) noexcept {
     if constexpr (std::is_convertible_v<const S&, std::span<const std::byte>>) {
       bytes_ = std::span<const std::byte>(source);
     } else if constexpr (std::is_convertible_v<const S&, std::string_view>) {
@@ -71,10 +71,10 @@ class byte_view {
     }
   }
 
-  std::span<const std::byte> bytes() const noexcept { return bytes_; }
-  const std::byte* data() const noexcept { return bytes_.data(); }
-  std::size_t size() const noexcept { return bytes_.size(); }
-  bool empty() const noexcept { return bytes_.empty(); }
+  inline std::span<const std::byte> bytes() const noexcept { return bytes_; }
+  inline const std::byte* data() const noexcept { return bytes_.data(); }
+  inline std::size_t size() const noexcept { return bytes_.size(); }
+  inline bool empty() const noexcept { return bytes_.empty(); }
 
  private:
   std::span<const std::byte> bytes_;
@@ -121,31 +121,31 @@ export namespace coipc::detail {
 class shared_endpoint {
  public:
   shared_endpoint() = default;
-  static shared_endpoint make() { return shared_endpoint(new box); }
-  shared_endpoint(const shared_endpoint& o) noexcept : box_(o.box_) {
+  inline static shared_endpoint make() { return shared_endpoint(new box); }
+  inline shared_endpoint(const shared_endpoint& o) noexcept : box_(o.box_) {
     if (box_) ++box_->refs;
   }
-  shared_endpoint(shared_endpoint&& o) noexcept : box_(std::exchange(o.box_, nullptr)) {}
-  shared_endpoint& operator=(shared_endpoint o) noexcept {
+  inline shared_endpoint(shared_endpoint&& o) noexcept : box_(std::exchange(o.box_, nullptr)) {}
+  inline shared_endpoint& operator=(shared_endpoint o) noexcept {
     std::swap(box_, o.box_);
     return *this;
   }
-  ~shared_endpoint() {
+  inline ~shared_endpoint() {
     if (box_ && --box_->refs == 0) delete box_;
   }
 
-  explicit operator bool() const noexcept { return box_ != nullptr; }
-  endpoint* operator->() const noexcept { return &box_->ep; }
-  endpoint& operator*() const noexcept { return box_->ep; }
+  inline explicit operator bool() const noexcept { return box_ != nullptr; }
+  inline endpoint* operator->() const noexcept { return &box_->ep; }
+  inline endpoint& operator*() const noexcept { return box_->ep; }
   /// How many owners (the channel object, its loans and views).
-  std::uint32_t owners() const noexcept { return box_ ? box_->refs : 0; }
+  inline std::uint32_t owners() const noexcept { return box_ ? box_->refs : 0; }
 
  private:
   struct box {
     endpoint ep;
     std::uint32_t refs = 1;
   };
-  explicit shared_endpoint(box* b) noexcept : box_(b) {}
+  inline explicit shared_endpoint(box* b) noexcept : box_(b) {}
   box* box_ = nullptr;
 };
 
@@ -192,7 +192,6 @@ class loan {
   loan(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
     if (frame_) ep_->abandon(frame_);
-    ep_ = {};
   }
   detail::shared_endpoint ep_;
   detail::frame_ref frame_;
@@ -235,7 +234,6 @@ class view {
   view(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
     if (frame_) ep_->release(frame_);
-    ep_ = {};
   }
   detail::shared_endpoint ep_;
   detail::frame_ref frame_;

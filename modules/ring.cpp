@@ -286,18 +286,15 @@ void endpoint::close(bool keep_mapping) noexcept {
   }
 }
 
-bool endpoint::check_open(bool want_sender, bool want_receiver, std::error_code& ec) const {
+bool endpoint::check_open_failed(bool want_sender, std::error_code& ec) const {
   if (!base_ || closed_) {
     return detail::fail(ec, errc::closed,
                         closed_ ? fmt::format("channel '{}': used after close()", name_)
                                 : std::string("channel endpoint used before it was opened"));
   }
-  if ((want_sender && !sender_id_) || (want_receiver && receiver_index_ < 0)) {
-    return detail::fail(ec, errc::wrong_role,
-                        fmt::format("channel '{}': endpoint was not opened to {}", name(),
-                                    want_sender ? "send" : "receive"));
-  }
-  return true;
+  return detail::fail(ec, errc::wrong_role,
+                      fmt::format("channel '{}': endpoint was not opened to {}", name(),
+                                  want_sender ? "send" : "receive"));
 }
 
 sender_slot& endpoint::sender_at(std::uint32_t id) const noexcept {
@@ -716,7 +713,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
 }
 
 bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec) {
-  ec.clear();
+  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(true, false, ec)) return false;
   if (length > max_message_) {
     return detail::fail(ec, errc::message_too_large,
@@ -746,7 +743,9 @@ bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::
 
 void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
   // A loan that outlived close(), or whose claim close() settled: nothing to publish.
-  if (!frame || !base_ || !claim_outstanding_ || frame.sender != sender_id_) {
+  // (close() clears claim_outstanding_; a never-opened endpoint has none; a frame of
+  // another endpoint or an empty one has another sender id.)
+  if (!claim_outstanding_ || frame.sender != sender_id_) {
     frame = {};
     return;
   }
@@ -991,7 +990,7 @@ bool endpoint::intact(const frame_ref& frame) const noexcept {
 }
 
 bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
-  ec.clear();
+  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(false, true, ec)) return false;
   ring_control& ctl = control();
   spin_wait backoff(options_.spin);

@@ -179,18 +179,18 @@ struct frame_ref {
   std::uint32_t sender = 0;    ///< slot id of its sender (1-based)
   std::uint32_t seq = 0;       ///< the sender's sequence number (received frames)
   std::byte* data = nullptr;
-  explicit operator bool() const noexcept { return data != nullptr; }
+  inline explicit operator bool() const noexcept { return data != nullptr; }
 };
 
 /// How long a call may wait: not at all (try_), until a deadline, or forever.
 struct wait_mode {
   enum kind_t { none, until, forever } kind = forever;
   std::chrono::steady_clock::time_point deadline{};
-  static wait_mode try_only() { return {none, {}}; }
-  static wait_mode for_duration(std::chrono::nanoseconds d) {
+  inline static wait_mode try_only() { return {none, {}}; }
+  inline static wait_mode for_duration(std::chrono::nanoseconds d) {
     return {until, std::chrono::steady_clock::now() + d};
   }
-  static wait_mode blocking() { return {forever, {}}; }
+  inline static wait_mode blocking() { return {forever, {}}; }
 };
 
 /// One connection to a channel: a sender slot, a receiver slot, or both. Not thread-safe:
@@ -231,23 +231,23 @@ class endpoint {
   };
   readiness receive_readiness() const noexcept;
   readiness send_readiness(std::size_t length) const noexcept;
-  wait_cell& data_cell() const noexcept { return control().data_wait; }
+  inline wait_cell& data_cell() const noexcept { return control().data_wait; }
   /// Bumped (and woken, always) whenever a receiver connects or leaves.
   std::atomic<std::uint32_t>& membership_word() const noexcept { return control().membership; }
-  wait_cell& space_cell() const noexcept { return control().space_wait; }
-  futex_counters& counters() const noexcept { return control().futex; }
-  std::chrono::nanoseconds stall_timeout() const noexcept { return options_.stall_timeout; }
-  bool is_receiver() const noexcept { return receiver_index_ >= 0; }
+  inline wait_cell& space_cell() const noexcept { return control().space_wait; }
+  inline futex_counters& counters() const noexcept { return control().futex; }
+  inline std::chrono::nanoseconds stall_timeout() const noexcept { return options_.stall_timeout; }
+  inline bool is_receiver() const noexcept { return receiver_index_ >= 0; }
 
   std::uint32_t receiver_count() const noexcept;
   bool wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec);
   channel_stats stats() const noexcept;
-  std::uint64_t lost() const noexcept { return lost_; }
-  std::size_t max_message_size() const noexcept { return max_message_; }
-  bool is_open() const noexcept { return base_ != nullptr && !closed_; }
-  const std::string& name() const noexcept { return name_; }
+  inline std::uint64_t lost() const noexcept { return lost_; }
+  inline std::size_t max_message_size() const noexcept { return max_message_; }
+  inline bool is_open() const noexcept { return base_ != nullptr && !closed_; }
+  inline const std::string& name() const noexcept { return name_; }
   /// This endpoint's sender slot id (1-based; 0 when not a sender).
-  std::uint32_t sender_id() const noexcept { return sender_id_; }
+  inline std::uint32_t sender_id() const noexcept { return sender_id_; }
   /// Leaves the channel (frees the slots, settles an outstanding claim). The mapping stays
   /// while `keep_mapping` (loans or views still point into it) until the endpoint is
   /// destroyed or closed again without it.
@@ -255,13 +255,21 @@ class endpoint {
 
  private:
   // Layout access.
-  ring_control& control() const noexcept { return *reinterpret_cast<ring_control*>(base_); }
+  inline ring_control& control() const noexcept { return *reinterpret_cast<ring_control*>(base_); }
   sender_slot& sender_at(std::uint32_t id) const noexcept;  // id is 1-based
   receiver_slot& receiver_at(std::uint32_t index) const noexcept;
   frame_entry& entry_at(std::uint64_t position) const noexcept;
   std::byte* data_at(std::uint64_t position) const noexcept;
 
-  bool check_open(bool want_sender, bool want_receiver, std::error_code& ec) const;
+  // The checks every call makes: inline (the arguments are constants at each call site);
+  // the error's wording out of line.
+  inline bool check_open(bool want_sender, bool want_receiver, std::error_code& ec) const {
+    if (base_ && !closed_ && (!want_sender || sender_id_) && (!want_receiver || receiver_index_ >= 0)) {
+      return true;
+    }
+    return check_open_failed(want_sender, ec);
+  }
+  bool check_open_failed(bool want_sender, std::error_code& ec) const;
 
   // Slot owners' lives (see "Crashes" in ring.cpp).
   /// Whether `owner`, found in the slot whose death signal is lock `lock_index`, is dead:

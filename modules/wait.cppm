@@ -66,9 +66,9 @@ struct spin_policy {
 /// allows more; false means "park now".
 class spin_wait {
  public:
-  explicit spin_wait(spin_policy policy = {}) noexcept : policy_(policy) {}
+  inline explicit spin_wait(spin_policy policy = {}) noexcept : policy_(policy) {}
 
-  bool spin() noexcept {
+  inline bool spin() noexcept {
     if (counter_ < policy_.spin_rounds) {
       ++counter_;
       // Rounds past the 16th stay at 2^16 pauses (tens of microseconds): a longer pause
@@ -86,9 +86,9 @@ class spin_wait {
     return false;
   }
 
-  void reset() noexcept { counter_ = 0; }
+  inline void reset() noexcept { counter_ = 0; }
   /// Changes the counts; the rounds already spent count against the new ones.
-  void set_policy(spin_policy policy) noexcept { policy_ = policy; }
+  inline void set_policy(spin_policy policy) noexcept { policy_ = policy; }
 
  private:
   static constexpr std::uint64_t max_pause_shift = 16;

@@ -358,3 +358,28 @@ TEST_CASE("co_await wait_for_receivers(n): the io_context keeps running meanwhil
   CHECK(ticks >= 5);  // the thread was not blocked for the ~200 ms wait
   CHECK(took < 5s);
 }
+
+// ---- the channel's spin policy counts for the waiter too -------------------------------------
+
+TEST_CASE("the waiter spins with the pending channels' spin policy") {
+  // A channel whose options say "yield for as long as it takes, never park": while an
+  // operation on it is pending, the waiter must not park (the default policy parks
+  // within microseconds). Once it is gone, the waiter parks again.
+  std::string name = coipc_test::unique_name("spinpolicy");
+  coipc_test::cleanup c{name};
+  auto o = small_ring();
+  o.spin = {2, 1u << 30};
+  asio::io_context io;
+  auto& waiter = coipc::detail::waiter::instance();
+  coipc::async_route<std::uint64_t> rx(io, name, coipc::role::receiver, o);
+  std::optional<std::error_code> result;
+  rx.async_recv([&](std::error_code ec, std::uint64_t) { result = ec; });
+  io.run_for(20ms);  // registered
+  const auto parks_before = waiter.parks();
+  io.run_for(200ms);
+  const auto parks_while_spinning = waiter.parks() - parks_before;
+  rx.close();
+  io.run();
+  CHECK(parks_while_spinning == 0);
+  CHECK(result == coipc::errc::closed);
+}

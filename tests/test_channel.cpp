@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+#include <array>
 
 #include "support/processes.hpp"
 
@@ -333,4 +334,80 @@ TEST_CASE("256 receivers on one channel each get every message") {
       for (std::uint32_t i = 0; i < 40; ++i) CHECK(rx.recv() == round * 100 + i);
     }
   }
+}
+
+TEST_CASE("bytes from any contiguous source: string_view - char spans - raw buffers") {
+  std::string name = coipc_test::unique_name("sources");
+  coipc_test::cleanup c{name};
+  coipc::channel<coipc::bytes> tx(name, coipc::role::sender);
+  coipc::channel<coipc::bytes> rx(name, coipc::role::receiver);
+  const char raw[] = {'r', 'a', 'w'};
+  const std::vector<char> chars = {'v', 'e', 'c'};
+  const std::vector<unsigned char> uchars = {'u', 'c', 'h'};
+  const std::string text = "string";
+  std::error_code ec;
+  tx.send("literal");
+  tx.send(std::string_view("view"));
+  tx.send(text);
+  tx.send(std::span<const char>(raw, 3));
+  tx.send(chars);
+  tx.send(uchars);
+  tx.send({raw, 2});  // (pointer, size)
+  CHECK(tx.try_send("try", ec));
+  CHECK(tx.send_for("timed", std::chrono::seconds(1), ec));
+  for (const char* want : {"literal", "view", "string", "raw", "vec", "uch", "ra", "try", "timed"}) {
+    CHECK(rx.recv().text() == want);
+  }
+}
+
+TEST_CASE("recv_into: no allocation - a too-small buffer consumes nothing") {
+  std::string name = coipc_test::unique_name("into");
+  coipc_test::cleanup c{name};
+  coipc::channel<coipc::bytes> tx(name, coipc::role::sender);
+  coipc::channel<coipc::bytes> rx(name, coipc::role::receiver);
+  tx.send("hello, buffer");
+  tx.send("second");
+  std::array<std::byte, 4> small{};
+  std::error_code ec;
+  CHECK(rx.recv_into(small, ec) == 0);
+  CHECK(ec == coipc::errc::message_too_large);
+  CHECK(coipc::last_error_message().find("13 B") != std::string::npos);
+  std::array<char, 64> buf{};
+  const std::size_t n = rx.recv_into(std::span<char>(buf));  // the same message, not lost
+  CHECK(std::string_view(buf.data(), n) == "hello, buffer");
+  std::array<std::byte, 64> bytes{};
+  auto m = rx.try_recv_into(bytes);
+  REQUIRE(m.has_value());
+  CHECK(*m == 6);
+  CHECK_FALSE(rx.try_recv_into(bytes).has_value());
+  CHECK_FALSE(rx.recv_into_for(bytes, std::chrono::milliseconds(5)).has_value());
+  // recv(message&) reuses the message's storage.
+  coipc::message msg;
+  msg.data.reserve(256);
+  const auto* storage = msg.data.data();
+  tx.send("reused");
+  rx.recv(msg);
+  CHECK(msg.text() == "reused");
+  CHECK(msg.data.data() == storage);
+}
+
+TEST_CASE("zero-copy receives have throwing forms: try_view and view_for") {
+  std::string name = coipc_test::unique_name("views");
+  coipc_test::cleanup c{name};
+  coipc::route<std::uint64_t> tx(name, coipc::role::sender);
+  coipc::route<std::uint64_t> rx(name, coipc::role::receiver);
+  CHECK_FALSE(rx.try_view());
+  CHECK_FALSE(rx.view_for(std::chrono::milliseconds(5)));
+  tx.send(7);
+  tx.send(8);
+  {
+    auto v = rx.try_view();
+    REQUIRE(v);
+    CHECK(*v == 7);
+  }
+  auto w = rx.view_for(std::chrono::seconds(1));
+  REQUIRE(w);
+  CHECK(*w == 8);
+  rx.close();
+  CHECK_THROWS_AS(rx.try_view(), std::system_error);
 }

@@ -87,10 +87,12 @@ class coipc_system final : public ipc_system {
       case party_role::sender:
         if (spec_.pattern == pattern::route) {
           coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(false)}};
+          p.slot().segment_bytes = segment_file_bytes(name_a());
           wait_receivers(tx.ch);
           sender_loop(p, tx);
         } else {
           coipc_tx<coipc::channel<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(false)}};
+          p.slot().segment_bytes = segment_file_bytes(name_a());
           wait_receivers(tx.ch);
           sender_loop(p, tx);
         }
@@ -98,9 +100,11 @@ class coipc_system final : public ipc_system {
       case party_role::receiver:
         if (spec_.pattern == pattern::route) {
           coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(false)}};
+          p.slot().segment_bytes = segment_file_bytes(name_a());
           receiver_loop(p, rx);
         } else {
           coipc_rx<coipc::channel<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(false)}};
+          p.slot().segment_bytes = segment_file_bytes(name_a());
           receiver_loop(p, rx);
         }
         break;
@@ -108,6 +112,7 @@ class coipc_system final : public ipc_system {
         // Receive side first, so that each sender's wait_for_receivers can complete.
         coipc_rx<coipc::route<coipc::bytes>> rx{{name_b(), coipc::role::receiver, options(true)}};
         coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(true)}};
+        p.slot().segment_bytes = segment_file_bytes(name_a()) + segment_file_bytes(name_b());
         wait_receivers(tx.ch);
         ping_loop(p, tx, rx);
         break;
@@ -115,6 +120,7 @@ class coipc_system final : public ipc_system {
       case party_role::pong: {
         coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(true)}};
         coipc_tx<coipc::route<coipc::bytes>> tx{{name_b(), coipc::role::sender, options(true)}};
+        p.slot().segment_bytes = segment_file_bytes(name_a()) + segment_file_bytes(name_b());
         wait_receivers(tx.ch);
         pong_loop(p, rx, tx);
         break;
@@ -156,6 +162,10 @@ class coipc_system final : public ipc_system {
 };
 
 }  // namespace
+
+std::uint64_t segment_file_bytes(const std::string& name) {
+  return file_bytes(("/dev/shm/" + coipc::object_name_of(name)).c_str());
+}
 
 std::unique_ptr<ipc_system> make_coipc() { return std::make_unique<coipc_system>(); }
 

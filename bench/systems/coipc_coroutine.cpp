@@ -57,6 +57,7 @@ template <class Ch>
 void sender(party& p, const case_spec& spec, const std::string& name) {
   asio::io_context io(1);
   Ch tx(io, name, coipc::role::sender, options(spec, false));
+  p.slot().segment_bytes = segment_file_bytes(name);
   wait_receivers(tx, spec.receivers);
   const std::uint32_t id = p.index;
   std::vector<std::byte> buf(std::max<std::size_t>(spec.size_max, 64));
@@ -78,6 +79,7 @@ template <class Ch>
 void receiver(party& p, const case_spec& spec, const std::string& name) {
   asio::io_context io(1);
   Ch rx(io, name, coipc::role::receiver, options(spec, false));
+  p.slot().segment_bytes = segment_file_bytes(name);
   verifier v(spec.senders, *p.sizes);
   const std::uint64_t total = std::uint64_t{spec.senders} * spec.messages;
   auto& slot = p.slot();
@@ -103,6 +105,7 @@ void pingpong(party& p, const case_spec& spec, const std::string& a, const std::
   asio::io_context io(1);
   route rx(io, ping ? b : a, coipc::role::receiver, options(spec, true));
   route tx(io, ping ? a : b, coipc::role::sender, options(spec, true));
+  p.slot().segment_bytes = segment_file_bytes(a) + segment_file_bytes(b);
   wait_receivers(tx, 1);
   const std::uint64_t k = spec.messages;
   std::vector<std::byte> buf(std::max<std::size_t>(spec.size_max, 64));

@@ -1,6 +1,7 @@
 // coipc's coroutine API (module coipc.asio) in coipc-bench: `--api coroutine` runs coipc's
 // parties through run_coroutine() instead of the blocking loops.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "../harness.hpp"
@@ -9,6 +10,10 @@
 namespace bench {
 
 bool coroutine_available();
+
+/// The size of channel `name`'s segment file, /dev/shm/coipc.<name> (0 if there is none);
+/// both modes record it in the party's slot once their channels are open.
+std::uint64_t segment_file_bytes(const std::string& name);
 
 /// One party of a coipc case over coroutines: channel `a` carries the case's messages
 /// (pingpong: ping to pong), `b` pong's answers. Same protocol as loops.hpp: ready(),

@@ -26,6 +26,13 @@ set(bad
   "--quick=1"
   "--pattern route --senders 2"
   "--pattern pingpong --receivers 3"
+  "--memory-channels 0"
+  "--memory-channels 10001"
+  "--memory-channels x"
+  "--memory-channels 5 --pattern route"
+  "--memory-channels 5 --system coipc"
+  "--repeat 3 --memory-channels"
+  "--memory-channels 5 --size 9-256"
 )
 foreach(a IN LISTS bad)
   separate_arguments(args UNIX_COMMAND "${a}")

@@ -1,6 +1,6 @@
 // Unit tests of coipc-bench's own logic: the payload stamp and its checks (every system's
 // results rest on them), the command line, the registry of systems, the matrix, the JSON
-// line.
+// line, the memory scenario's report.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -13,6 +13,7 @@
 #include "json.hpp"
 #include "loops.hpp"
 #include "matrix.hpp"
+#include "memory.hpp"
 #include "options.hpp"
 #include "payload.hpp"
 #include "registry.hpp"
@@ -226,4 +227,66 @@ TEST_CASE("a JSON line has every field, null where not measured") {
   CHECK_THAT(j, Catch::Contains("a \\\"quoted\\\" note"));
   CHECK_THAT(j, Catch::EndsWith(", \"missing_systems\": []}"));
   CHECK_THAT(to_json(r, {"zmq", "iceoryx"}), Catch::EndsWith(", \"missing_systems\": [\"zmq\", \"iceoryx\"]}"));
+}
+
+TEST_CASE("coipc's memory figures in the JSON line, null where not measured") {
+  result r;
+  r.spec.system = "coipc";
+  r.status = "ok";
+  r.median.segment_bytes = 290816;
+  r.median.max_rss_kib = 5120;
+  CHECK_THAT(to_json(r), Catch::Contains("\"segment_bytes\": 290816, \"max_rss_kib\": 5120, \"note\""));
+  result peer;
+  peer.spec.system = "pipe";
+  CHECK_THAT(to_json(peer), Catch::Contains("\"segment_bytes\": null, \"max_rss_kib\": null"));
+}
+
+TEST_CASE("--memory-channels: its count, its default, what applies to it") {
+  auto n = parse({"--memory-channels", "20", "--json", "m.json"});
+  REQUIRE(n.error.empty());
+  CHECK(*n.options.memory_channels == 20);
+  CHECK(*parse({"--memory-channels=7"}).options.memory_channels == 7);
+  auto dflt = parse({"--memory-channels", "--messages", "500", "--size", "1K"});
+  REQUIRE(dflt.error.empty());
+  CHECK(*dflt.options.memory_channels == default_memory_channels);
+  CHECK(*dflt.options.messages == 500);
+  CHECK(*parse({"--memory-channels"}).options.memory_channels == default_memory_channels);
+  CHECK_FALSE(parse({"--memory-channels", "0"}).error.empty());
+  CHECK_FALSE(parse({"--memory-channels", "10001"}).error.empty());
+  CHECK_FALSE(parse({"--memory-channels", "x"}).error.empty());  // then "x" is an unknown argument
+  CHECK_THAT(parse({"--memory-channels", "5", "--pattern", "route"}).error,
+             Catch::Equals("--pattern does not apply to --memory-channels"));
+  CHECK_THAT(parse({"--quick", "--memory-channels", "5"}).error,
+             Catch::Equals("--quick does not apply to --memory-channels"));
+  CHECK_FALSE(parse({"--memory-channels", "5", "--size", "9-256"}).error.empty());
+  CHECK_FALSE(parse({}).options.memory_channels);
+}
+
+TEST_CASE("the memory report: text and JSON") {
+  memory_report r;
+  r.channels = 100;
+  r.messages = 10000;
+  r.size = 256;
+  r.max_message_size = 131072;
+  r.segment_bytes = 290816;
+  r.segments_bytes = 100 * 290816;
+  r.tmpfs_delta_bytes = 100 * 290816;
+  r.rss_kib = 30 * 1024;
+  r.rss_shmem_kib = 27 * 1024;
+  r.max_rss_kib = 31 * 1024;
+  r.prefix = "cbm42-";
+  const std::string text = memory_text(r);
+  CHECK_THAT(text, Catch::Contains("segment      284.0 KiB per channel (290816 B; max message 131072 B)\n"));
+  CHECK_THAT(text, Catch::Contains("shared       27.73 MiB in segment files (tmpfs used +27.73 MiB)\n"));
+  CHECK_THAT(text, Catch::Contains("total        57.73 MiB shared + resident (0.577 MiB per channel)\n"));
+  CHECK_THAT(text, Catch::EndsWith("segments coipc.cbm42-0 .. coipc.cbm42-99: removed\n"));
+  const std::string j = to_json(r);
+  CHECK_THAT(j, Catch::StartsWith("{\"scenario\": \"memory\", \"system\": \"coipc\", \"status\": \"ok\", "
+                                  "\"channels\": 100, "));
+  CHECK_THAT(j, Catch::Contains("\"shm_mib\": 27.734, \"tmpfs_delta_mib\": 27.734, \"rss_mib\": 30.000, "));
+  CHECK_THAT(j, Catch::Contains("\"max_rss_kib\": 31744, \"total_mib\": 57.734, "));
+  CHECK_THAT(j, Catch::EndsWith("\"segment_prefix\": \"cbm42-\", \"error\": \"\"}"));
+  r.status = "failed";
+  r.error = "opening channel 3 of 100: no space";
+  CHECK_THAT(memory_text(r), Catch::Contains("\nfailed: opening channel 3 of 100: no space\n"));
 }

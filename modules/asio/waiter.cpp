@@ -116,11 +116,15 @@ void waiter::add(async_op* op) {
 
 bool waiter::cancel(async_op* op, std::error_code ec) {
   {
-    std::lock_guard lock(impl_->mutex);
+    std::unique_lock lock(impl_->mutex);
     auto it = std::find(impl_->ops.begin(), impl_->ops.end(), op);
     if (it != impl_->ops.end()) {
       impl_->ops.erase(it);
       op->post_abort(ec);
+      lock.unlock();
+      // The removal moves the shares, as a hand-back does: the other threads must take
+      // their new ones (found by the SPIN model of the sharded waiter).
+      notify_parked(impl_->own, impl_->own_counters);
       return true;
     }
     // An attempt is in flight on the handler's executor: it sees the flag (before it

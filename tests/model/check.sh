@@ -74,10 +74,11 @@ search() {
   (cd "$dir" && ./pan -m"$pan_depth" >pan.out 2>&1) || true
 }
 
-models=(wait_protocol waiter_thread)
+models=(wait_protocol waiter_thread waiter_shards)
 declare -A mutants=(
   [wait_protocol]="MUTANT_NO_RECHECK MUTANT_LOAD_BEFORE_PUBLISH"
   [waiter_thread]="MUTANT_NO_RECHECK MUTANT_LOAD_BEFORE_PUBLISH MUTANT_LOAD_BEFORE_PUSH MUTANT_NO_CHANNEL_ANNOUNCE"
+  [waiter_shards]="MUTANT_NO_RESHARE"
 )
 
 verified=0

@@ -39,13 +39,13 @@
  * steps: it then returns at once instead of sleeping. That is what the model does.
  *
  * Not modelled: more than one waiter thread (a thread per 127 pending channels: with one
- * channel there is one thread), the fallback for kernels without futex_waitv (it parks on
- * the own word only with a 1 ms slice and relies on that slice for channel words, by
- * design), closed channels, cancellation (cancel_channel / shutdown_context notify the own
- * word exactly like add does; add's early completion of cancelled operations touches no
- * word), other waiters on the channel word (the synchronous park_once side is
- * wait_protocol.pml), the spin/yield stages (a re-sweep adds nothing the first sweep does
- * not) and the statistics.
+ * channel there is one thread; two threads are waiter_shards.pml), the fallback for
+ * kernels without futex_waitv (it parks on the own word only with a 1 ms slice and relies
+ * on that slice for channel words, by design), closed channels, cancellation
+ * (cancel_channel / shutdown_context notify the own word exactly like add does; add's
+ * early completion of cancelled operations touches no word), other waiters on the channel
+ * word (the synchronous park_once side is wait_protocol.pml), the spin/yield stages (a
+ * re-sweep adds nothing the first sweep does not) and the statistics.
  *
  * Memory model: SPIN runs are sequentially consistent; the seq_cst fences F1 (run) and F2
  * (notify_parked) are implicit, for the reasons given at the top of wait_protocol.pml. The
