@@ -173,6 +173,20 @@ class loan {
   explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
   /// The loaned bytes (for bytes: as many as asked for; for T: sizeof(T)).
   std::span<std::byte> data() const noexcept { return {frame_.data, frame_.length}; }
+  /// The same bytes as characters (to format text in place).
+  std::span<char> chars() const noexcept {
+    return {reinterpret_cast<char*>(frame_.data), frame_.length};
+  }
+  /// Copies `source` (any contiguous bytes or characters: a string_view, a char span, a
+  /// {pointer, size} buffer) into the loan at `offset`; returns the bytes copied, at most
+  /// what the loan has room for from there.
+  std::size_t copy_from(byte_view source, std::size_t offset = 0) const noexcept
+    requires std::is_same_v<T, bytes> {
+    if (offset >= frame_.length) return 0;
+    const std::size_t n = std::min(source.size(), frame_.length - offset);
+    if (n) std::memcpy(frame_.data + offset, source.data(), n);
+    return n;
+  }
   T& operator*() const noexcept requires(!std::is_same_v<T, bytes>) {
     return *reinterpret_cast<T*>(frame_.data);
   }

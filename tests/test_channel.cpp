@@ -353,9 +353,16 @@ TEST_CASE("bytes from any contiguous source: string_view - char spans - raw buff
   tx.send(chars);
   tx.send(uchars);
   tx.send({raw, 2});  // (pointer, size)
+  {
+    auto l = tx.loan(16);  // the loan takes the same sources
+    std::size_t n = l.copy_from("in ");
+    n += l.copy_from(std::span<const char>(raw, 3), n);
+    CHECK(l.copy_from("overflowing the loan", n) == 10);  // bounded by the loan's size
+    l.commit(n);
+  }
   CHECK(tx.try_send("try", ec));
   CHECK(tx.send_for("timed", std::chrono::seconds(1), ec));
-  for (const char* want : {"literal", "view", "string", "raw", "vec", "uch", "ra", "try", "timed"}) {
+  for (const char* want : {"literal", "view", "string", "raw", "vec", "uch", "ra", "in raw", "try", "timed"}) {
     CHECK(rx.recv().text() == want);
   }
 }
