@@ -116,31 +116,6 @@ inline child_process spawn(const std::string& name, const std::vector<std::strin
   return child_process(pid);
 }
 
-/// Starts the registered child `name` through a shell command: `script` runs under
-/// `sh -c` inside `wrapper...` (e.g. {"unshare", "-m", "--"}) and must end by exec'ing
-/// "$0" "$@", which are this binary and the child's arguments.
-inline child_process spawn_wrapped(const std::vector<std::string>& wrapper, const std::string& script,
-                                   const std::string& name, const std::vector<std::string>& args = {}) {
-  char exe[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw std::runtime_error("readlink /proc/self/exe failed");
-  exe[n] = '\0';
-  std::vector<std::string> argv_s = wrapper;
-  argv_s.insert(argv_s.end(), {"sh", "-c", script, exe, "--coipc-child", name});
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::execvp(argv[0], argv.data());
-    std::_Exit(127);
-  }
-  return child_process(pid);
-}
-
 /// Runs the child named by argv when the binary was started as a child; nullopt otherwise.
 inline std::optional<int> run_child_if_requested(int argc, char** argv) {
   if (argc < 3 || std::string(argv[1]) != "--coipc-child") return std::nullopt;
