@@ -233,11 +233,20 @@ class endpoint {
   readiness send_readiness(std::size_t length) const noexcept;
   inline wait_cell& data_cell() const noexcept { return control().data_wait; }
   /// Bumped (and woken, always) whenever a receiver connects or leaves.
-  std::atomic<std::uint32_t>& membership_word() const noexcept { return control().membership; }
+  inline std::atomic<std::uint32_t>& membership_word() const noexcept { return control().membership; }
   inline wait_cell& space_cell() const noexcept { return control().space_wait; }
   inline futex_counters& counters() const noexcept { return control().futex; }
   inline std::chrono::nanoseconds stall_timeout() const noexcept { return options_.stall_timeout; }
   inline bool is_receiver() const noexcept { return receiver_index_ >= 0; }
+  /// Makes the next receive (send) call that finds a peer stalled check its life at once:
+  /// the waiter of coipc.asio has measured the stall itself. Call it where a receive (send)
+  /// call could run, on the thread that would run it.
+  inline void expire_recv_stall_clock() noexcept {
+    recv_stall_at_ = std::chrono::steady_clock::time_point::min();
+  }
+  inline void expire_send_stall_clock() noexcept {
+    send_stall_at_ = std::chrono::steady_clock::time_point::min();
+  }
 
   std::uint32_t receiver_count() const noexcept;
   bool wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec);

@@ -173,6 +173,9 @@ class async_op {
   /// waiter hands the operation back for an attempt, which checks the peer's life: the
   /// same bound as a blocking call's, without polling in between.
   std::optional<std::chrono::steady_clock::time_point> in_progress_since;
+  /// Set by the waiter (under its lock) when it hands the operation back for a stall
+  /// check; read and cleared by the next attempt, which the post orders after it.
+  bool stall_check_due = false;
 
  protected:
   ~async_op() = default;
@@ -357,6 +360,10 @@ class channel_op final : public async_op {
     if (cancelled.load(std::memory_order_acquire)) {  // SYNC POINT: cancel flag
       complete(Attempt::failed(::asio::error::operation_aborted));
       return;
+    }
+    if (std::exchange(stall_check_due, false)) {
+      if constexpr (Attempt::dir == direction::receive) state_->channel.endpoint().expire_recv_stall_clock();
+      if constexpr (Attempt::dir == direction::send) state_->channel.endpoint().expire_send_stall_clock();
     }
     if (auto result = attempt_.try_once(*state_)) {
       complete(std::move(*result));

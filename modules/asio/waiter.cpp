@@ -177,7 +177,10 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
         if (!op->in_progress_since) op->in_progress_since = now;
         const auto check_at = *op->in_progress_since + op->stall_timeout();
         if (now >= check_at) {
-          hand_back = true;  // its attempt checks the stalled peer's life
+          // Its attempt checks the stalled peer's life at once, whatever the attempt's own
+          // stall clock says (it may have started later than ours).
+          op->stall_check_due = true;
+          hand_back = true;
         } else if (!r.next_stall_check || check_at < *r.next_stall_check) {
           r.next_stall_check = check_at;
         }
