@@ -4,15 +4,15 @@
 #
 #   bash cmake/quickstart.sh demo    builds (default preset) and runs the example programs,
 #                                    each its own process, talking through coipc
-#   bash cmake/quickstart.sh test    builds and runs every test under the default, asan and
-#                                    tsan presets (or only the presets named after "test")
+#   bash cmake/quickstart.sh test    builds and runs every test under the default, asan, tsan
+#                                    and fuzz presets (or only the presets named after "test")
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 usage() {
-  echo "usage: bash cmake/quickstart.sh demo | test [default|asan|tsan ...]" >&2
+  echo "usage: bash cmake/quickstart.sh demo | test [default|asan|tsan|fuzz ...]" >&2
   exit 2
 }
 [ $# -ge 1 ] || usage
@@ -37,9 +37,9 @@ case "$command" in
     ;;
   test)
     presets=("$@")
-    [ ${#presets[@]} -gt 0 ] || presets=(default asan tsan)
+    [ ${#presets[@]} -gt 0 ] || presets=(default asan tsan fuzz)
     for preset in "${presets[@]}"; do
-      case "$preset" in default|asan|tsan) ;; *) usage ;; esac
+      case "$preset" in default|asan|tsan|fuzz) ;; *) usage ;; esac
     done
     for preset in "${presets[@]}"; do
       start=$SECONDS

@@ -46,16 +46,34 @@ struct mapping {
   std::size_t size = 0;
 };
 
+// Test builds put an inaccessible guard region after every mapping, so that a read past a
+// segment's end faults at once (AddressSanitizer does not check shared mappings, and the
+// next mapping could otherwise be readable). Zero in the installed library.
+constexpr std::size_t guard_bytes = detail::fault::enabled ? std::size_t{64} << 10 : 0;
+
 bool map_fd(int fd, std::size_t size, std::string_view name, mapping& out, std::error_code& ec) {
   // MAP_POPULATE: fault every page in now, so that the data path never takes a page fault
   // (a first lap through a fresh ring would otherwise fault once per 4 KiB page).
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  void* where = nullptr;
+  int fixed = 0;
+  if constexpr (guard_bytes != 0) {
+    where = ::mmap(nullptr, size + guard_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (where == MAP_FAILED) {
+      return detail::fail_errno(ec, errno, fmt::format("channel '{}': reserving {} B failed", name, size));
+    }
+    fixed = MAP_FIXED;  // over the reservation's start; the rest stays PROT_NONE
+  }
+  void* p = ::mmap(where, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE | fixed, fd, 0);
   if (p == MAP_FAILED) {
-    return detail::fail_errno(ec, errno, fmt::format("channel '{}': mmap of {} B failed", name, size));
+    const int err = errno;
+    if (where) ::munmap(where, size + guard_bytes);
+    return detail::fail_errno(ec, err, fmt::format("channel '{}': mmap of {} B failed", name, size));
   }
   out = {p, size};
   return true;
 }
+
+void unmap(void* base, std::size_t size) noexcept { ::munmap(base, size + guard_bytes); }
 
 // Checks everything the header of an existing segment claims against the file's real size.
 // `expected_type`/`expected_geometry` may be null (inspection: accept any).
@@ -143,7 +161,7 @@ bool attach(int fd, std::string_view name, const type_fingerprint* type,
   // The header may have changed between the read and the mapping (a live writer, or a
   // hostile one): what is used from now on must be what was judged.
   if (std::memcmp(&copy, m.base, sizeof copy) != 0) {
-    ::munmap(m.base, m.size);
+    unmap(m.base, m.size);
     return detail::fail(ec, errc::corrupt_segment,
                         fmt::format("channel '{}': the header changed while it was opened", name));
   }
@@ -224,7 +242,7 @@ segment& segment::operator=(segment&& other) noexcept {
 segment::~segment() { reset(); }
 
 void segment::reset() noexcept {
-  if (base_) ::munmap(base_, size_);
+  if (base_) unmap(base_, size_);
   // Closing drops every slot lock this mapping's description holds.
   if (fd_ >= 0) ::close(fd_);
   base_ = nullptr;
@@ -299,7 +317,7 @@ segment segment::open(std::string_view name, const type_fingerprint& type,
       result.name_ = std::string(name);
       return result;
     }
-    ::munmap(m.base, m.size);
+    unmap(m.base, m.size);
     if (os_ec.value() != EEXIST) {
       detail::fail_errno(ec, os_ec.value(), fmt::format("channel '{}': cannot publish segment", name));
       return result;

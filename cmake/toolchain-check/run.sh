@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the toolchain that cmake/setup.sh installed, before anything else uses it:
 #   1. a program compiled and linked with each preset's sanitizer flags (asan: address +
-#      undefined; tsan: thread), and run;
+#      undefined; tsan: thread; fuzz: libFuzzer), and run;
 #   2. a CMake project (this folder) that builds a named module and imports it, through
 #      the project's CMake, Ninja and clang-scan-deps-19, and run.
 # On failure it names the missing piece in one line. Success is remembered in
@@ -51,6 +51,14 @@ for flags in "address,undefined" "thread"; do
   "$work/sanitizer" >"$log" 2>&1 || die "-fsanitize=$flags: a tiny program built but does not run: $(tail -n 1 "$log")"
 done
 
+# The fuzz preset's libFuzzer runtime (also in libclang-rt-19-dev).
+log="$work/fuzzer.log"
+if ! clang++-19 -std=c++20 -g -fsanitize=fuzzer,address,undefined "$here/fuzz_target.cpp" \
+    -o "$work/fuzz_target" >"$log" 2>&1; then
+  die "-fsanitize=fuzzer cannot link: libFuzzer's runtime is missing (Debian package libclang-rt-19-dev)"
+fi
+"$work/fuzz_target" -runs=10 >"$log" 2>&1 || die "a libFuzzer target built but does not run: $(tail -n 1 "$log")"
+
 # 2. Named modules through CMake (FILE_SET CXX_MODULES), Ninja and clang-scan-deps.
 log="$work/modules.log"
 if ! "$cmake_bin" -S "$here" -B "$work/modules" -G Ninja \
@@ -65,4 +73,4 @@ fi
 
 mkdir -p "$tools"
 echo "$key" >"$stamp_file"
-echo "setup: toolchain proven: sanitizers (address,undefined; thread) link and run; named modules build through CMake"
+echo "setup: toolchain proven: sanitizers (address,undefined; thread; fuzzer) link and run; named modules build through CMake"
