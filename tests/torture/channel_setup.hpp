@@ -1,0 +1,40 @@
+// coipc-torture: the channel every process of a variant opens, and the dispatch from a
+// variant (known at run time) to the channel's C++ types (known at compile time).
+//
+// Include after `import coipc;`: this header uses coipc's types.
+#pragma once
+
+#include <chrono>
+#include <utility>
+
+#include "payload.hpp"
+#include "variant.hpp"
+
+namespace torture {
+
+/// The same options in every process: a mismatch would be refused at open.
+inline coipc::channel_options options_for(const variant& v) {
+  coipc::channel_options o;
+  o.capacity = ring_capacity;
+  if (v.payload == payload_t::bytes) o.max_message_size = max_message;
+  o.max_receivers = max_receivers;
+  o.max_senders = max_senders;
+  o.overflow = v.policy == policy_t::block ? coipc::overflow_policy::block : coipc::overflow_policy::overwrite;
+  o.stall_timeout = std::chrono::milliseconds(stall_timeout_ms);
+  return o;
+}
+
+/// Calls `f.template operator()<T, Kind>()` with the variant's payload type (coipc::bytes
+/// or typed_message) and channel kind (route or channel).
+template <class F>
+decltype(auto) with_channel_types(const variant& v, F&& f) {
+  using coipc::detail::channel_kind;
+  if (v.payload == payload_t::bytes) {
+    if (v.kind == kind_t::route) return std::forward<F>(f).template operator()<coipc::bytes, channel_kind::route>();
+    return std::forward<F>(f).template operator()<coipc::bytes, channel_kind::channel>();
+  }
+  if (v.kind == kind_t::route) return std::forward<F>(f).template operator()<typed_message, channel_kind::route>();
+  return std::forward<F>(f).template operator()<typed_message, channel_kind::channel>();
+}
+
+}  // namespace torture

@@ -1,0 +1,119 @@
+// coipc-torture: what every party shares: its command line and its way of dying on cue.
+#include "party.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <string_view>
+
+import coipc;
+
+namespace torture {
+
+namespace {
+
+namespace fault = coipc::detail::fault;
+
+// The hook's state: set once before the channel is opened, read by whichever thread
+// reaches a fault point (the coroutine layer's waiter thread included).
+std::optional<fault::point> armed_point;
+die_point armed_as = die_point::after_tail_cas;
+std::atomic<std::uint64_t> countdown{0};
+report_header* armed_header = nullptr;
+party_record* armed_record = nullptr;
+
+std::optional<fault::point> library_point(die_point p) {
+  switch (p) {
+    case die_point::after_tail_cas: return fault::point::after_tail_cas;
+    case die_point::before_publish: return fault::point::before_publish;
+    case die_point::after_death_check: return fault::point::after_death_check;
+    case die_point::liveness_check: return fault::point::liveness_check;
+    case die_point::before_waiter_add: return fault::point::before_waiter_add;
+    case die_point::mid_payload: return std::nullopt;  // the sender's own, not the library's
+  }
+  return std::nullopt;
+}
+
+void die_hook(fault::point p) {
+  if (!armed_point || p != *armed_point) return;
+  // After the last kill the run must settle: a party armed then dies no more.
+  if (armed_header->disarmed.load(std::memory_order_relaxed) != 0) return;
+  if (countdown.fetch_sub(1, std::memory_order_relaxed) != 1) return;
+  die_now(*armed_record, armed_as);
+}
+
+}  // namespace
+
+void die_now(party_record& record, die_point p) noexcept {
+  // The supervisor tells a death at the point from its own kills by this mark.
+  record.fired_point.store(static_cast<std::uint32_t>(p) + 1, std::memory_order_release);
+  std::raise(SIGKILL);
+  std::abort();  // not reached
+}
+
+void arm_die_hook(const party_config& cfg, report_header& header, party_record& record) {
+  if (!cfg.die_at) return;
+  armed_header = &header;
+  armed_record = &record;
+  armed_as = *cfg.die_at;
+  armed_point = library_point(*cfg.die_at);
+  countdown.store(cfg.die_after, std::memory_order_relaxed);
+  if (armed_point) fault::set_hook(&die_hook);
+}
+
+bool mid_payload_due(const party_config& cfg, const report_header& header) noexcept {
+  if (cfg.die_at != die_point::mid_payload) return false;
+  if (header.disarmed.load(std::memory_order_relaxed) != 0) return false;
+  return countdown.fetch_sub(1, std::memory_order_relaxed) == 1;
+}
+
+std::optional<party_config> parse_party(const std::vector<std::string>& args, std::string& error) {
+  party_config c;
+  auto bad = [&](const std::string& what) {
+    error = "party: " + what;
+    return std::nullopt;
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) return bad("missing value after " + a);
+    const std::string& val = args[++i];
+    if (a == "--party") {
+      if (val == "sender") c.role = party_role::sender;
+      else if (val == "receiver") c.role = party_role::receiver;
+      else return bad("unknown role " + val);
+    } else if (a == "--kind") {
+      c.v.kind = val == "channel" ? kind_t::channel : kind_t::route;
+    } else if (a == "--policy") {
+      c.v.policy = val == "overwrite" ? policy_t::overwrite : policy_t::block;
+    } else if (a == "--payload") {
+      c.v.payload = val == "typed" ? payload_t::typed : payload_t::bytes;
+    } else if (a == "--api") {
+      c.v.api = val == "coroutine" ? api_t::coroutine : api_t::blocking;
+    } else if (a == "--name") {
+      c.channel = val;
+    } else if (a == "--report") {
+      c.report_name = val;
+    } else if (a == "--incarnation") {
+      c.incarnation = std::stoull(val);
+    } else if (a == "--seed") {
+      c.seed = std::stoull(val);
+    } else if (a == "--t0") {
+      c.t0_ns = std::stoull(val);
+    } else if (a == "--die-at") {
+      const auto colon = val.find(':');
+      const auto p = parse_die_point(std::string_view(val).substr(0, colon));
+      if (!p || colon == std::string::npos) return bad("--die-at wants POINT:N, got " + val);
+      c.die_at = p;
+      c.die_after = std::stoull(val.substr(colon + 1));
+      if (c.die_after == 0) return bad("--die-at: N counts from 1");
+    } else {
+      return bad("unknown option " + a);
+    }
+  }
+  if (c.role == party_role::none || c.channel.empty() || c.report_name.empty() || c.incarnation == 0) {
+    return bad("--party, --name, --report and --incarnation are required");
+  }
+  return c;
+}
+
+}  // namespace torture

@@ -1,0 +1,40 @@
+// coipc-torture: the supervisor's own endpoints on the channel under test.
+//
+// The supervisor uses the library only to ask what the parties cannot tell it: how many
+// receivers the channel counts (from a sender endpoint, which holds nothing back), to send
+// the end-of-run sentinel once every sender is gone, and at the very end to take every
+// slot at once (a slot leaked by a dead party could not be taken).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "variant.hpp"
+
+namespace torture {
+
+class channel_probe {
+ public:
+  virtual ~channel_probe() = default;
+  /// Opens a sender endpoint (on a route, only while no live sender holds its one slot).
+  virtual bool open_sender(std::string& error) = 0;
+  virtual void close_sender() = 0;
+  /// receiver_count() of the open sender endpoint.
+  virtual std::uint32_t receiver_count() = 0;
+  /// Sends the end-of-run sentinel (incarnation 0) from the open sender endpoint.
+  virtual bool send_sentinel(std::string& error) = 0;
+  /// Takes every sender and receiver slot at once, checks receiver_count() while holding
+  /// them, and leaves; false (with why) when any slot cannot be taken.
+  virtual bool take_every_slot(std::string& error) = 0;
+};
+
+std::unique_ptr<channel_probe> make_probe(const variant& v, const std::string& channel);
+
+/// Removes the channel's segment (a missing one is fine).
+void remove_channel(const std::string& channel);
+
+/// Whether the library was built with its fault-injection points.
+bool fault_points_compiled_in();
+
+}  // namespace torture

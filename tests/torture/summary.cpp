@@ -1,0 +1,115 @@
+// coipc-torture: the end-of-run summary, as text and as JSON (the same data).
+#include <cstdio>
+#include <string>
+
+#include "supervisor.hpp"
+
+namespace torture {
+
+namespace {
+
+using ull = unsigned long long;
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void print_summary(const summary& s, std::FILE* out) {
+  std::fprintf(out, "\ncoipc-torture summary: seed %llu, %zu variants, %.1f s\n", static_cast<ull>(s.seed),
+               s.variants.size(), s.seconds);
+  std::fprintf(out, "kills: %llu in all", static_cast<ull>(s.total_kills()));
+  for (unsigned k = 0; k < kill_kind_count; ++k) {
+    if (s.kills_by_kind[k]) std::fprintf(out, ", %s %llu", kill_kind_name(k), static_cast<ull>(s.kills_by_kind[k]));
+  }
+  std::fprintf(out, "\narmed with --die-at (fired/armed):");
+  for (unsigned k = 0; k < die_point_count; ++k) {
+    std::fprintf(out, " %s %llu/%llu", die_point_names[k], static_cast<ull>(s.kills_by_kind[2 + k]),
+                 static_cast<ull>(s.armed[k]));
+  }
+  std::fprintf(out, "%s\n", s.fault_points ? "" : " (library fault points not compiled in)");
+  std::fprintf(out, "incarnations: %llu senders, %llu receivers\n", static_cast<ull>(s.sender_incarnations),
+               static_cast<ull>(s.receiver_incarnations));
+  std::fprintf(out, "messages: sent %llu, received %llu (all receivers), lost %llu (overwrite, library's count)\n",
+               static_cast<ull>(s.sent), static_cast<ull>(s.received), static_cast<ull>(s.lost));
+  std::fprintf(out, "longest progress gap after the last kill: %.1f ms (bound %u ms)\n",
+               static_cast<double>(s.longest_gap_ns) / 1e6, s.progress_bound_ms);
+  std::fprintf(out, "%-22s %14s %9s  %s\n", "invariant", "checks", "failures", "");
+  for (unsigned k = 0; k < invariant_count; ++k) {
+    std::fprintf(out, "%-22s %14llu %9llu  %s\n", invariant_names[k], static_cast<ull>(s.checks[k]),
+                 static_cast<ull>(s.failures[k]), invariant_descriptions[k]);
+  }
+  if (s.total_failures() == 0) {
+    std::fprintf(out, "result: PASS\n");
+  } else {
+    std::fprintf(out, "result: FAIL (%llu failures; seed %llu)\n", static_cast<ull>(s.total_failures()),
+                 static_cast<ull>(s.seed));
+    for (const std::string& r : s.failure_reports) std::fprintf(out, "%s\n", r.c_str());
+  }
+  std::fflush(out);
+}
+
+bool write_json(const summary& s, const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "{\n  \"seed\": %llu,\n  \"seconds\": %.3f,\n  \"result\": \"%s\",\n", static_cast<ull>(s.seed),
+               s.seconds, s.total_failures() ? "fail" : "pass");
+  std::fprintf(f, "  \"kills\": {\"total\": %llu", static_cast<ull>(s.total_kills()));
+  for (unsigned k = 0; k < kill_kind_count; ++k) {
+    std::fprintf(f, ", \"%s\": %llu", kill_kind_name(k), static_cast<ull>(s.kills_by_kind[k]));
+  }
+  std::fprintf(f, "},\n  \"armed\": {");
+  for (unsigned k = 0; k < die_point_count; ++k) {
+    std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", die_point_names[k], static_cast<ull>(s.armed[k]));
+  }
+  std::fprintf(f, "},\n  \"fault_points\": %s,\n", s.fault_points ? "true" : "false");
+  std::fprintf(f, "  \"incarnations\": {\"senders\": %llu, \"receivers\": %llu},\n",
+               static_cast<ull>(s.sender_incarnations), static_cast<ull>(s.receiver_incarnations));
+  std::fprintf(f, "  \"messages\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu},\n", static_cast<ull>(s.sent),
+               static_cast<ull>(s.received), static_cast<ull>(s.lost));
+  std::fprintf(f, "  \"longest_progress_gap_ms\": %.3f,\n  \"progress_bound_ms\": %u,\n",
+               static_cast<double>(s.longest_gap_ns) / 1e6, s.progress_bound_ms);
+  std::fprintf(f, "  \"invariants\": {");
+  for (unsigned k = 0; k < invariant_count; ++k) {
+    std::fprintf(f, "%s\n    \"%s\": {\"checks\": %llu, \"failures\": %llu}", k ? "," : "", invariant_names[k],
+                 static_cast<ull>(s.checks[k]), static_cast<ull>(s.failures[k]));
+  }
+  std::fprintf(f, "\n  },\n  \"variants\": [");
+  for (std::size_t i = 0; i < s.variants.size(); ++i) {
+    const variant_result& v = s.variants[i];
+    std::fprintf(f,
+                 "%s\n    {\"variant\": %s, \"kills\": %llu, \"sender_incarnations\": %llu, "
+                 "\"receiver_incarnations\": %llu, \"sent\": %llu, \"received\": %llu, \"lost\": %llu, "
+                 "\"longest_gap_ms\": %.3f, \"failures\": %llu, \"seconds\": %.3f}",
+                 i ? "," : "", json_string(v.label).c_str(), static_cast<ull>(v.kills),
+                 static_cast<ull>(v.sender_incarnations), static_cast<ull>(v.receiver_incarnations),
+                 static_cast<ull>(v.sent), static_cast<ull>(v.received), static_cast<ull>(v.lost),
+                 static_cast<double>(v.longest_gap_ns) / 1e6, static_cast<ull>(v.failures), v.seconds);
+  }
+  std::fprintf(f, "\n  ],\n  \"failure_reports\": [");
+  for (std::size_t i = 0; i < s.failure_reports.size(); ++i) {
+    std::fprintf(f, "%s\n    %s", i ? "," : "", json_string(s.failure_reports[i]).c_str());
+  }
+  std::fprintf(f, "\n  ]\n}\n");
+  return std::fclose(f) == 0;
+}
+
+}  // namespace torture
