@@ -218,12 +218,15 @@ template <class T>
 class view {
  public:
   view() = default;
-  view(view&& o) noexcept : ep_(std::move(o.ep_)), frame_(std::exchange(o.frame_, {})) {}
+  view(view&& o) noexcept
+      : ep_(std::move(o.ep_)), frame_(std::exchange(o.frame_, {})),
+        known_intact_(std::exchange(o.known_intact_, false)) {}
   view& operator=(view&& o) noexcept {
     if (this != &o) {
       reset();
       ep_ = std::move(o.ep_);
       frame_ = std::exchange(o.frame_, {});
+      known_intact_ = std::exchange(o.known_intact_, false);
     }
     return *this;
   }
@@ -239,18 +242,26 @@ class view {
   }
   const T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
   std::uint32_t sender() const noexcept { return frame_.sender; }
-  /// Whether the bytes read so far were not overwritten (always true under block).
-  bool intact() const noexcept { return ep_ && frame_ && ep_->intact(frame_); }
+  /// Whether the bytes read so far were not overwritten (always true under block). Once it
+  /// has said true, the message counts as received, not lost, whatever happens to the
+  /// frame before the view is released (the reader has what it read).
+  bool intact() const noexcept {
+    if (!ep_ || !frame_) return false;
+    if (ep_->intact(frame_)) known_intact_ = true;
+    return known_intact_;
+  }
 
  private:
   template <class, detail::channel_kind>
   friend class basic_channel;
   view(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
-    if (frame_) ep_->release(frame_);
+    if (frame_) ep_->release(frame_, known_intact_);
+    known_intact_ = false;
   }
   detail::shared_endpoint ep_;
   detail::frame_ref frame_;
+  mutable bool known_intact_ = false;  // intact() said true: the reader has a whole message
 };
 
 /// A connection to a named channel; see route<T> and channel<T>.

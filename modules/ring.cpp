@@ -1067,14 +1067,14 @@ endpoint::readiness endpoint::send_readiness(std::size_t length) const noexcept 
   return end + need <= lowest_in_use(0) + layout_.units ? readiness::ready : readiness::in_progress;
 }
 
-bool endpoint::release(frame_ref& frame) noexcept {
+bool endpoint::release(frame_ref& frame, bool known_intact) noexcept {
   if (!frame || receiver_index_ < 0) return false;
   bool was_intact = true;
   if (options_.policy == overflow_policy::overwrite) {
     // Loss accounting only for frames known intact: an overwritten frame's info may
     // already be another frame's (the check comes after every read of it). An overwritten
     // frame is counted by the gap before its sender's next intact frame.
-    was_intact = intact(frame);
+    was_intact = known_intact || intact(frame);
     if (was_intact && frame.sender < expected_seq_.size()) {
       const std::uint32_t gap = frame.seq - expected_seq_[frame.sender];
       if (gap < (1u << 31)) lost_ += gap;  // else: older than the baseline (see connect)

@@ -220,7 +220,9 @@ class endpoint {
   bool intact(const frame_ref& frame) const noexcept;
   /// Moves past the frame. Returns whether it was intact when released (always under
   /// block); under overwrite, an overwritten frame counts as lost.
-  bool release(frame_ref& frame) noexcept;
+  /// `known_intact`: the reader already found it intact (view::intact()), so it counts as
+  /// received whatever happened to the frame since.
+  bool release(frame_ref& frame, bool known_intact = false) noexcept;
 
   // Readiness, for a waiter on another thread (coipc.asio): reads shared memory and state
   // that does not change while no receive (send) call runs on this endpoint.

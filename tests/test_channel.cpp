@@ -238,6 +238,30 @@ TEST_CASE("overwrite: a view says whether what it read was overwritten meanwhile
   CHECK(w.intact());
 }
 
+TEST_CASE("overwrite: a view found intact counts as received - never also as lost") {
+  // The reader checked intact() and has a whole message; a lap before the view is released
+  // must not make the library count it lost as well (received + lost would exceed what was
+  // sent: coipc-torture's accounting found this).
+  std::string name = coipc_test::unique_name("intactcount");
+  coipc_test::cleanup c{name};
+  coipc::channel_options o;
+  o.capacity = 4096;  // 64 one-unit frames
+  o.overflow = coipc::overflow_policy::overwrite;
+  coipc::route<std::uint64_t> tx(name, coipc::role::sender, o);
+  coipc::route<std::uint64_t> rx(name, coipc::role::receiver, o);
+  tx.send(0);
+  std::uint64_t received = 0;
+  {
+    auto v = rx.view();
+    REQUIRE(v);
+    REQUIRE(v.intact());  // the reader has message 0
+    ++received;
+    for (std::uint64_t i = 1; i <= 100; ++i) tx.send(i);  // laps the view's frame
+  }
+  while (rx.try_recv()) ++received;
+  CHECK(received + rx.lost() == 101);
+}
+
 TEST_CASE("overwrite: the sender never waits - a lagging receiver counts what it lost") {
   std::string name = coipc_test::unique_name("ovw");
   coipc_test::cleanup c{name};
