@@ -242,12 +242,12 @@ class view {
   }
   const T* operator->() const noexcept requires(!std::is_same_v<T, bytes>) { return &**this; }
   std::uint32_t sender() const noexcept { return frame_.sender; }
-  /// Whether the bytes read so far were not overwritten (always true under block). Once it
-  /// has said true, the message counts as received, not lost, whatever happens to the
-  /// frame before the view is released (the reader has what it read).
+  /// Whether the bytes read so far were not overwritten (always true under block). Its last
+  /// answer decides how the message counts when the view is released: after a true, as
+  /// received (the reader has what it read, whatever laps the frame since), not as lost.
   bool intact() const noexcept {
     if (!ep_ || !frame_) return false;
-    if (ep_->intact(frame_)) known_intact_ = true;
+    known_intact_ = ep_->intact(frame_);
     return known_intact_;
   }
 
@@ -261,7 +261,7 @@ class view {
   }
   detail::shared_endpoint ep_;
   detail::frame_ref frame_;
-  mutable bool known_intact_ = false;  // intact() said true: the reader has a whole message
+  mutable bool known_intact_ = false;  // intact()'s last answer was true: the reader has it whole
 };
 
 /// A connection to a named channel; see route<T> and channel<T>.
