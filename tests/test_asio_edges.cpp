@@ -24,6 +24,9 @@
 
 import coipc;
 import coipc_test_support;
+
+using coipc_test::flag;
+using coipc_test::hook_guard;
 import coipc.asio;
 
 using namespace std::chrono_literals;
@@ -40,26 +43,6 @@ coipc::channel_options small_ring() {
   return o;
 }
 
-struct flag {
-  coipc::segment seg;
-  explicit flag(const std::string& name) {
-    coipc::segment_geometry g;
-    g.body_size = 64;
-    seg = coipc::segment::open(name, coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
-  }
-  std::atomic<std::uint32_t>& word() const {
-    return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
-  }
-  void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }
-  bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
-    auto deadline = steady::now() + timeout;
-    while (word().load(std::memory_order_acquire) != v) {
-      if (steady::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  }
-};
 
 // Runs `f` as a coroutine on a fresh io_context until it finishes (rethrowing).
 template <class F>
@@ -71,10 +54,6 @@ void run_coroutine(F f) {
   if (error) std::rethrow_exception(error);
 }
 
-struct hook_guard {
-  explicit hook_guard(coipc::detail::fault::hook_fn fn) { coipc::detail::fault::set_hook(fn); }
-  ~hook_guard() { coipc::detail::fault::set_hook(nullptr); }
-};
 
 }  // namespace
 

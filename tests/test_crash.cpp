@@ -22,6 +22,8 @@
 import coipc;
 import coipc_test_support;
 
+using coipc_test::flag;
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -36,27 +38,6 @@ coipc::channel_options small_ring(std::uint32_t max_receivers = 256) {
   return o;
 }
 
-// A one-word flag segment a child raises to tell the parent where it is.
-struct flag {
-  coipc::segment seg;
-  explicit flag(const std::string& name) {
-    coipc::segment_geometry g;
-    g.body_size = 64;
-    seg = coipc::segment::open(name, coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
-  }
-  std::atomic<std::uint32_t>& word() const {
-    return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
-  }
-  void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }
-  bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (word().load(std::memory_order_acquire) != v) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  }
-};
 
 // Self-checking message for chaos runs: [seq u32][length u32][checksum u32][pattern].
 void make_checked(std::vector<std::byte>& buf, std::uint32_t seq, std::size_t size) {

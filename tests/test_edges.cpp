@@ -27,6 +27,9 @@
 import coipc;
 import coipc_test_support;
 
+using coipc_test::flag;
+using coipc_test::hook_guard;
+
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -42,27 +45,6 @@ coipc::channel_options small_ring(std::chrono::milliseconds stall = 50ms) {
   return o;
 }
 
-// A one-word flag segment, for a child and its parent to meet at a point.
-struct flag {
-  coipc::segment seg;
-  explicit flag(const std::string& name) {
-    coipc::segment_geometry g;
-    g.body_size = 64;
-    seg = coipc::segment::open(name, coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
-  }
-  std::atomic<std::uint32_t>& word() const {
-    return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
-  }
-  void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }
-  bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
-    auto deadline = steady::now() + timeout;
-    while (word().load(std::memory_order_acquire) != v) {
-      if (steady::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  }
-};
 
 }  // namespace
 
@@ -213,10 +195,6 @@ void slow_liveness_check(coipc::detail::fault::point p) {
   slow_checks.fetch_add(1, std::memory_order_relaxed);
   std::this_thread::sleep_for(5ms);  // five times the stall timeout
 }
-struct hook_guard {
-  explicit hook_guard(coipc::detail::fault::hook_fn fn) { coipc::detail::fault::set_hook(fn); }
-  ~hook_guard() { coipc::detail::fault::set_hook(nullptr); }
-};
 }  // namespace
 
 TEST_CASE("try and timed calls return in time when a liveness check outlasts the stall timeout") {

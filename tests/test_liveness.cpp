@@ -29,6 +29,8 @@
 import coipc;
 import coipc_test_support;
 
+using coipc_test::flag;
+
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -51,28 +53,6 @@ coipc::channel_options small_ring(std::uint32_t receivers = 4) {
   return o;
 }
 
-// A one-word flag segment, for a child and its parent to meet at a point.
-struct flag {
-  coipc::segment seg;
-  explicit flag(const std::string& name) {
-    coipc::segment_geometry g;
-    g.body_size = 64;
-    seg = coipc::segment::open(name, coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
-  }
-  std::atomic<std::uint32_t>& word() const {
-    return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
-  }
-  void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }
-  std::uint32_t value() const { return word().load(std::memory_order_acquire); }
-  bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
-    auto deadline = steady::now() + timeout;
-    while (value() != v) {
-      if (steady::now() > deadline) return false;
-      std::this_thread::sleep_for(1ms);
-    }
-    return true;
-  }
-};
 
 // While it lives, this process's liveness checks cannot prove any death.
 struct liveness_unknown {

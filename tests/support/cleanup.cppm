@@ -1,9 +1,13 @@
-// Test support module: payload types shared by the tests, and removal of a test's
-// segments when the test ends, however it ends.
+// Test support module: payload types shared by the tests, removal of a test's segments
+// when the test ends however it ends, a flag for processes to meet at a point, and the
+// installation of a fault-injection hook for one scope.
 module;
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <thread>
 export module coipc_test_support;
 import coipc;
 
@@ -26,6 +30,36 @@ struct cleanup {
     std::error_code ec;
     coipc::remove_segment(name, ec);
   }
+};
+
+/// A one-word segment a child raises to tell its parent where it is (or the reverse).
+struct flag {
+  coipc::segment seg;
+  explicit flag(const std::string& name) {
+    coipc::segment_geometry g;
+    g.body_size = 64;
+    seg = coipc::segment::open(name, coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
+  }
+  std::atomic<std::uint32_t>& word() const {
+    return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
+  }
+  void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }  // SYNC POINT: flag
+  std::uint32_t value() const { return word().load(std::memory_order_acquire); }     // SYNC POINT: flag
+  /// Polls (1 ms) until the flag holds `v`; false after `timeout`.
+  bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (value() != v) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+};
+
+/// Installs a fault-injection hook for the scope (modules/fault.cppm).
+struct hook_guard {
+  explicit hook_guard(coipc::detail::fault::hook_fn fn) { coipc::detail::fault::set_hook(fn); }
+  ~hook_guard() { coipc::detail::fault::set_hook(nullptr); }
 };
 
 }  // namespace coipc_test
