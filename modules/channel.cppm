@@ -409,7 +409,9 @@ class basic_channel {
   bool wait_for_receivers(std::uint32_t n, duration timeout, std::error_code& ec) {
     return ep().wait_for_receivers(n, detail::wait_mode::for_duration(timeout), ec);
   }
-  /// Messages this receiver lost to the overwrite policy (always 0 under block).
+  /// Messages this receiver lost to the overwrite policy (always 0 under block): the gaps
+  /// in each sender's message numbers, known when its next message arrives. A send cut
+  /// short by its sender's death counts as lost too.
   std::uint64_t lost() const noexcept { return ep().lost(); }
   channel_stats stats() const noexcept { return ep().stats(); }
   std::size_t max_message_size() const noexcept { return ep().max_message_size(); }

@@ -21,6 +21,7 @@ export namespace coipc::detail::fault {
 enum class point : unsigned {
   after_tail_cas,       ///< a sender has claimed space (tail CAS) and written nothing yet
   before_publish,       ///< a sender has written its payload, not yet its stamp
+  after_publish,        ///< a sender's stamp says published; the send has not returned
   after_death_check,    ///< a checker found a slot's owner dead, before it settles the claim
   liveness_check,       ///< inside platform::is_alive (to make a check slow)
   before_waiter_add,    ///< an async operation found its channel not ready, not yet registered

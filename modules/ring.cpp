@@ -758,6 +758,13 @@ void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
   // Relaxed: published by the stamp's release below.
   entry.info.store(std::uint64_t{seq} << 32 | static_cast<std::uint32_t>(length),
                    std::memory_order_relaxed);
+  // The number is used up before the stamp says "published" (the release below keeps this
+  // store before it): a sender killed after publishing must not leave its number to its
+  // successor in this slot, or a receiver that got this frame would take the successor's
+  // first frame for the next one it expects and count one loss too few. Killed between the
+  // two, the number goes unused: overwrite receivers count that unfinished send as lost.
+  // Relaxed: single writer; receivers read it only as a baseline at connect.
+  me.next_seq.store(seq + 1, std::memory_order_relaxed);
   const std::uint64_t published = stamp::pack(tag, frame_state::published, sender_id_, frame.units);
   if (options_.policy == overflow_policy::block) {
     entry.stamp.store(published, std::memory_order_release);  // SYNC POINT: frame publish
@@ -767,7 +774,7 @@ void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
     entry.stamp.compare_exchange_strong(claimed, published, std::memory_order_release,  // SYNC POINT: frame publish
                                         std::memory_order_relaxed);
   }
-  me.next_seq.store(seq + 1, std::memory_order_relaxed);   // relaxed: single writer; a baseline
+  fault::at(fault::point::after_publish);
   // Release: our payload stores happen before another sender that acquires "no intent"
   // reuses this memory (SYNC POINT: intent). Relaxed would let them drift past it on Arm.
   me.intent_start.store(no_intent, std::memory_order_release);

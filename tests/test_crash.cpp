@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -186,6 +187,56 @@ TEST_CASE("a sender killed between claim and publish: receivers go on") {
     CHECK(rx.wait(30s) == 0);
     CHECK(std::chrono::steady_clock::now() - t0 < 5s);
   }
+}
+
+// ---- a sender killed right after publishing: its successor's numbers go on ----------------
+
+// Overwrite receivers count losses from the gaps in each sender slot's message numbers. A
+// sender killed after its stamp said "published" must not leave its number for its
+// successor in the slot to use again: a receiver that got the dead sender's last message
+// would then take the successor's next one for the one it expected, and count one loss less.
+
+namespace {
+
+coipc::channel_options overwrite_ring() {
+  coipc::channel_options o = small_ring(4);
+  o.overflow = coipc::overflow_policy::overwrite;
+  return o;
+}
+
+void die_after_publish(coipc::detail::fault::point p) {
+  if (p == coipc::detail::fault::point::after_publish) ::raise(SIGKILL);
+}
+
+}  // namespace
+
+COIPC_CHILD(sender_dying_after_publish) {
+  // args: name. Sends 1 and 2, then dies with 3 published and its send not returned.
+  coipc::route<std::uint64_t> tx(args.at(0), coipc::role::sender, overwrite_ring());
+  tx.send(1);
+  tx.send(2);
+  coipc_test::hook_guard hook(&die_after_publish);
+  tx.send(3);
+  return 1;  // not reached
+}
+
+TEST_CASE("overwrite: a sender killed after publishing - its successor's losses are all counted") {
+  const std::string name = coipc_test::unique_name("afterpub");
+  coipc_test::cleanup c{name};
+  coipc::route<std::uint64_t> rx(name, coipc::role::receiver, overwrite_ring());
+  auto first = coipc_test::spawn("sender_dying_after_publish", {name});
+  REQUIRE(first.wait(30s) == 128 + SIGKILL);
+  for (std::uint64_t expected : {1, 2, 3}) REQUIRE(rx.recv_for(5s) == expected);
+
+  // Its successor laps the 64-frame ring: the receiver keeps the last few, loses the rest.
+  constexpr std::uint64_t sent = 200;
+  coipc::route<std::uint64_t> tx(name, coipc::role::sender, overwrite_ring());
+  for (std::uint64_t i = 0; i < sent; ++i) tx.send(100 + i);
+  std::uint64_t received = 0;
+  while (rx.try_recv()) ++received;
+  CHECK(received > 0);
+  CHECK(received < sent);
+  CHECK(received + rx.lost() == sent);
 }
 
 // ---- chaos: senders killed at random instants, restarted, re-attaching ---------------------

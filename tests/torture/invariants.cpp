@@ -116,10 +116,13 @@ void stream_checker::on_end(std::uint64_t lost) {
     const sender_stream& st = streams_[id];
     const std::uint64_t sent = s->sent.load(std::memory_order_relaxed);
     // A sender killed at a random instant may have published one message more than it
-    // counted (killed between the publish and the count). Killed at a fault point, or
-    // exited, its count is exact.
+    // counted (killed between the publish and the count); killed at after_publish, it did.
+    // Killed at another fault point, or exited, its count is exact.
     const auto ended = static_cast<end_kind>(s->ended.load(std::memory_order_relaxed));
-    const std::uint64_t maybe_one_more = ended == end_kind::killed_random || ended == end_kind::died_other ? 1 : 0;
+    const std::uint64_t maybe_one_more = ended == end_kind::killed_random || ended == end_kind::died_other ||
+                                                 ended == end_kind::killed_published
+                                             ? 1
+                                             : 0;
     const bool after_me = s->pre_open_ns.load(std::memory_order_relaxed) > connected_ns_;
     if (block_) {
       if (after_me) {

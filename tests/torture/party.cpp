@@ -26,6 +26,7 @@ std::optional<fault::point> library_point(die_point p) {
   switch (p) {
     case die_point::after_tail_cas: return fault::point::after_tail_cas;
     case die_point::before_publish: return fault::point::before_publish;
+    case die_point::after_publish: return fault::point::after_publish;
     case die_point::after_death_check: return fault::point::after_death_check;
     case die_point::liveness_check: return fault::point::liveness_check;
     case die_point::before_waiter_add: return fault::point::before_waiter_add;

@@ -28,8 +28,9 @@ enum class end_kind : std::uint32_t {
   live = 0,
   exited = 1,         ///< exited by itself (status in exit_status)
   killed_random = 2,  ///< SIGKILLed by the supervisor at a random instant
-  killed_point = 3,   ///< raised SIGKILL on itself at its --die-at point
+  killed_point = 3,   ///< raised SIGKILL on itself at its --die-at point (its count is exact)
   died_other = 4,     ///< any other death (a signal nobody sent on purpose)
+  killed_published = 5,  ///< raised SIGKILL on itself after publishing a message it had not counted
 };
 
 /// Party-side states.

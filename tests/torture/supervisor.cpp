@@ -197,8 +197,8 @@ std::optional<std::pair<die_point, std::uint64_t>> variant_run::choose_arm(party
   if (std::uniform_real_distribution<double>(0, 1)(rng_) >= opt_.arm_probability) return std::nullopt;
   std::vector<die_point> points;
   if (role == party_role::sender) {
-    points = {die_point::after_tail_cas, die_point::before_publish, die_point::after_death_check,
-              die_point::liveness_check};
+    points = {die_point::after_tail_cas, die_point::before_publish, die_point::after_publish,
+              die_point::after_death_check, die_point::liveness_check};
     if (v_.api == api_t::blocking) points.push_back(die_point::mid_payload);
   } else {
     points = {die_point::after_death_check, die_point::liveness_check};
@@ -223,6 +223,7 @@ std::optional<std::pair<die_point, std::uint64_t>> variant_run::choose_arm(party
   switch (p) {
     case die_point::after_tail_cas:
     case die_point::before_publish:
+    case die_point::after_publish:
     case die_point::mid_payload: n = 1 + rng_() % 3000; break;
     case die_point::after_death_check: n = 1 + rng_() % 2; break;
     case die_point::liveness_check: n = 1 + rng_() % 8; break;
@@ -284,7 +285,9 @@ void variant_run::on_death(party& p, int status) {
   const std::uint32_t fired = rec->fired_point.load(std::memory_order_acquire);
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && fired != 0) {
     // It killed itself at its point (even if our SIGKILL was on its way).
-    rec->ended.store(static_cast<std::uint32_t>(end_kind::killed_point), std::memory_order_relaxed);
+    const bool uncounted = fired == 1 + static_cast<unsigned>(die_point::after_publish);
+    rec->ended.store(static_cast<std::uint32_t>(uncounted ? end_kind::killed_published : end_kind::killed_point),
+                     std::memory_order_relaxed);
     ++kills_;
     ++sum_.kills_by_kind[2 + fired - 1];
     note("died at its point " + who(p) + " " + die_point_names[fired - 1]);

@@ -61,10 +61,12 @@ enum class die_point : unsigned {
   after_death_check,  ///< a checker found a peer dead, before it acts on it (settle/evict)
   liveness_check,     ///< inside the liveness check itself
   before_waiter_add,  ///< a coroutine operation found its channel not ready, not yet registered
+  after_publish,      ///< a sender's frame is published, its send has not returned (not counted)
 };
-inline constexpr unsigned die_point_count = 6;
+inline constexpr unsigned die_point_count = 7;
 inline constexpr const char* die_point_names[die_point_count] = {
-    "after_tail_cas", "before_publish", "mid_payload", "after_death_check", "liveness_check", "before_waiter_add"};
+    "after_tail_cas", "before_publish", "mid_payload", "after_death_check", "liveness_check", "before_waiter_add",
+    "after_publish"};
 
 inline std::optional<die_point> parse_die_point(std::string_view s) {
   for (unsigned i = 0; i < die_point_count; ++i) {
