@@ -30,10 +30,10 @@ enum class point : unsigned {
 /// A test's hook: called at every point reached, in the thread that reaches it.
 using hook_fn = void (*)(point);
 
-// Forced verdict: while on, platform::is_alive answers "alive" for every process, as it
-// must when nothing can prove a death (a dead peer's pid reused by another user's process
-// under hidepid: kill says EPERM, /proc says nothing). Tests use it to show what the slot
-// locks decide where /proc cannot.
+// Blind liveness checks: while on, platform::is_alive learns nothing from kill() or /proc,
+// as under hidepid or for another user's process (kill says EPERM, /proc/<pid>/stat cannot
+// be read); then it must answer "alive", since nothing proves a death. Tests use it to show
+// what the slot locks decide where /proc cannot.
 
 #if defined(COIPC_FAULT_INJECTION)
 inline constexpr bool enabled = true;

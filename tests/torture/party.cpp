@@ -62,6 +62,10 @@ void arm_die_hook(const party_config& cfg, report_header& header, party_record& 
   if (armed_point) fault::set_hook(&die_hook);
 }
 
+void blind_liveness_checks(const party_config& cfg) {
+  if (cfg.blind) fault::force_liveness_unknown(true);
+}
+
 bool mid_payload_due(const party_config& cfg, const report_header& header) noexcept {
   if (cfg.die_at != die_point::mid_payload) return false;
   if (header.disarmed.load(std::memory_order_relaxed) != 0) return false;
@@ -100,6 +104,8 @@ std::optional<party_config> parse_party(const std::vector<std::string>& args, st
       c.seed = std::stoull(val);
     } else if (a == "--t0") {
       c.t0_ns = std::stoull(val);
+    } else if (a == "--blind") {
+      c.blind = val == "1";
     } else if (a == "--die-at") {
       const auto colon = val.find(':');
       const auto p = parse_die_point(std::string_view(val).substr(0, colon));

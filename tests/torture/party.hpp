@@ -31,6 +31,7 @@ struct party_config {
   std::uint64_t t0_ns = 0;  ///< the supervisor's start (CLOCK_MONOTONIC), for printed times
   std::optional<die_point> die_at;
   std::uint64_t die_after = 0;  ///< the Nth time the point is reached (1-based)
+  bool blind = false;           ///< liveness checks learn nothing from kill() or /proc
 };
 
 /// Parses a party's command line (after --party); nullopt (with a message) when malformed.
@@ -40,6 +41,10 @@ std::optional<party_config> parse_party(const std::vector<std::string>& args, st
 /// time the point is reached, and while the supervisor has not disarmed the run, the party
 /// notes the point in its record and raises SIGKILL on itself.
 void arm_die_hook(const party_config& cfg, report_header& header, party_record& record);
+
+/// With cfg.blind, this process's liveness checks see what they would under hidepid: kill()
+/// and /proc prove no death, so only the slot locks tell the dead from the living.
+void blind_liveness_checks(const party_config& cfg);
 
 /// For mid_payload: whether this message is the one to die in (counts calls).
 bool mid_payload_due(const party_config& cfg, const report_header& header) noexcept;

@@ -157,6 +157,7 @@ int run_receiver(const party_config& cfg) {
   rec->pid.store(::getpid(), std::memory_order_relaxed);
   party_log log(*rec, cfg.incarnation, cfg.t0_ns);
   arm_die_hook(cfg, rep.header(), *rec);
+  blind_liveness_checks(cfg);
   receiver_context r{cfg, rep, log};
   rec->pre_open_ns.store(monotonic_ns(), std::memory_order_relaxed);
   const int status = with_channel_types(cfg.v, [&]<class T, coipc::detail::channel_kind K>() {

@@ -183,6 +183,7 @@ int run_sender(const party_config& cfg) {
   rec->pid.store(::getpid(), std::memory_order_relaxed);
   party_log log(*rec, cfg.incarnation, cfg.t0_ns);
   arm_die_hook(cfg, rep.header(), *rec);
+  blind_liveness_checks(cfg);
   sender_context s{cfg, rep.header(), log};
   // Before opening: a receiver that connected earlier than this must see message 0.
   rec->pre_open_ns.store(monotonic_ns(), std::memory_order_relaxed);

@@ -46,8 +46,9 @@ void print_summary(const summary& s, std::FILE* out) {
                  static_cast<ull>(s.armed[k]));
   }
   std::fprintf(out, "%s\n", s.fault_points ? "" : " (library fault points not compiled in)");
-  std::fprintf(out, "incarnations: %llu senders, %llu receivers\n", static_cast<ull>(s.sender_incarnations),
-               static_cast<ull>(s.receiver_incarnations));
+  std::fprintf(out, "incarnations: %llu senders, %llu receivers (%llu of them with blind liveness checks)\n",
+               static_cast<ull>(s.sender_incarnations), static_cast<ull>(s.receiver_incarnations),
+               static_cast<ull>(s.blind));
   std::fprintf(out, "messages: sent %llu, received %llu (all receivers), lost %llu (overwrite, library's count)\n",
                static_cast<ull>(s.sent), static_cast<ull>(s.received), static_cast<ull>(s.lost));
   std::fprintf(out, "longest progress gap after the last kill: %.1f ms (bound %u ms)\n",
@@ -81,8 +82,9 @@ bool write_json(const summary& s, const std::string& path) {
     std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", die_point_names[k], static_cast<ull>(s.armed[k]));
   }
   std::fprintf(f, "},\n  \"fault_points\": %s,\n", s.fault_points ? "true" : "false");
-  std::fprintf(f, "  \"incarnations\": {\"senders\": %llu, \"receivers\": %llu},\n",
-               static_cast<ull>(s.sender_incarnations), static_cast<ull>(s.receiver_incarnations));
+  std::fprintf(f, "  \"incarnations\": {\"senders\": %llu, \"receivers\": %llu, \"blind\": %llu},\n",
+               static_cast<ull>(s.sender_incarnations), static_cast<ull>(s.receiver_incarnations),
+               static_cast<ull>(s.blind));
   std::fprintf(f, "  \"messages\": {\"sent\": %llu, \"received\": %llu, \"lost\": %llu},\n", static_cast<ull>(s.sent),
                static_cast<ull>(s.received), static_cast<ull>(s.lost));
   std::fprintf(f, "  \"longest_progress_gap_ms\": %.3f,\n  \"progress_bound_ms\": %u,\n",

@@ -254,6 +254,12 @@ bool variant_run::spawn(party& p, bool may_arm) {
     args.push_back(*arm);
     ++sum_.armed[static_cast<unsigned>(point->first)];
   }
+  // Blind liveness checks: only the slot locks can tell this party that a peer died.
+  if (std::uniform_real_distribution<double>(0, 1)(rng_) < opt_.blind_probability) {
+    args.push_back("--blind");
+    args.push_back("1");
+    ++sum_.blind;
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -20,6 +20,7 @@ struct run_options {
   unsigned channel_senders = 2;   ///< senders of a channel (a route has one)
   std::string json_path;
   double arm_probability = 0.35;  ///< chance that a restarted party gets a --die-at point
+  double blind_probability = 0.2; ///< chance that a party's liveness checks are blind (--blind)
   unsigned progress_bound_ms = 10 * stall_timeout_ms;
   unsigned quiet_ms = 0;          ///< after the last kill; 0: the bound + 200 ms
   bool verbose = false;           ///< print every event as it happens
@@ -50,6 +51,7 @@ struct summary {
   std::uint64_t seed = 0;
   std::uint64_t kills_by_kind[kill_kind_count] = {};
   std::uint64_t armed[die_point_count] = {};  ///< incarnations started with --die-at, by point
+  std::uint64_t blind = 0;                    ///< incarnations started with blind liveness checks
   std::uint64_t sender_incarnations = 0;
   std::uint64_t receiver_incarnations = 0;
   std::uint64_t sent = 0;
