@@ -20,7 +20,7 @@ enum class invariant : unsigned {
   no_gap,               ///< block: no gap, except before the receiver connected
   block_complete,       ///< block: a surviving receiver got everything published after it connected
   overwrite_accounting, ///< overwrite: received + lost adds up with what was sent
-  progress,             ///< after the last kill, every live party makes progress within a bound
+  progress,             ///< while the kills go on and after the last, every live party makes progress within a bound
   receiver_count,       ///< receiver_count() is what is live
   no_leaked_slots,      ///< when everyone is gone, every slot can be taken again
   no_errors,            ///< parties open, send and receive without errors, and end as expected
@@ -39,7 +39,7 @@ inline constexpr const char* invariant_descriptions[invariant_count] = {
     "block: no gap except before the receiver connected",
     "block: surviving receivers got every message published after they connected",
     "overwrite: received + lost adds up with what was sent",
-    "after the last kill, every live party makes progress within the bound",
+    "during the kills and after the last, every connected party makes progress within the bound",
     "receiver_count() returns to what is live",
     "when all parties are gone, no slot is leaked",
     "parties open/send/receive without errors and end as expected",

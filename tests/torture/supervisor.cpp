@@ -100,6 +100,7 @@ class variant_run {
     std::uint64_t spawned_ns = 0;
     std::uint64_t restart_at_ns = 0;  ///< dead, to be restarted then (0: not pending)
     bool provoked = false;            ///< killed to make an armed peer run a death check
+    bool stall_reported = false;      ///< a progress failure in the kill phase is reported once
   };
   struct event {
     std::uint64_t ns;
@@ -125,6 +126,7 @@ class variant_run {
   void restart_due();
   void kill_one(party& p);
   void check_receiver_count();
+  void check_progress_while_killing();
   bool wait_connected(party_role role, unsigned seconds);
   void wait_exit(party_role role, unsigned seconds, const char* why);
   unsigned alive(party_role role) const;
@@ -438,6 +440,30 @@ void variant_run::wait_exit(party_role role, unsigned seconds, const char* why) 
   }
 }
 
+// Progress while the kills go on: every recovery (a dead receiver evicted, a dead sender's
+// claim settled, a restart) takes a few stall timeouts, so a connected party that makes no
+// progress for the whole bound is stuck, not waiting. Checked at each kill, before the
+// victim is chosen: a stuck party would otherwise be healed by its own death (a successor
+// connects at the tail), and every party lives about half a second.
+void variant_run::check_progress_while_killing() {
+  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t bound_ns = opt_.progress_bound_ms * 1000000ull;
+  for (party& p : parties_) {
+    if (!p.alive) continue;
+    const party_record* rec = rep_.record(p.incarnation);
+    if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
+    const std::uint64_t since = std::max(rec->last_progress_ns.load(std::memory_order_relaxed),
+                                         rec->connected_ns.load(std::memory_order_relaxed));
+    const std::uint64_t gap = now > since ? now - since : 0;
+    result_.longest_kill_gap_ns = std::max(result_.longest_kill_gap_ns, gap);
+    if (p.stall_reported) continue;
+    check(invariant::progress, gap <= bound_ns,
+          strf("%s made no progress for %.1f ms during the kill phase (bound %u ms)", who(p).c_str(),
+               static_cast<double>(gap) / 1e6, opt_.progress_bound_ms));
+    p.stall_reported = gap > bound_ns;
+  }
+}
+
 // ---- the phases ----------------------------------------------------------------------------
 
 void variant_run::start() {
@@ -478,6 +504,7 @@ void variant_run::kill_phase() {
     reap_until(monotonic_ns() + wait_ms * 1000000ull, spent);
     if (spent()) break;
     check_receiver_count();
+    check_progress_while_killing();
     // The victim: a party not armed (an armed one dies at its chosen point), or any party
     // when all are armed.
     std::vector<party*> candidates, armed;
@@ -671,6 +698,7 @@ int run_supervisor(const run_options& opt) {
     sum.received += r.received;
     sum.lost += r.lost;
     sum.longest_gap_ns = std::max(sum.longest_gap_ns, r.longest_gap_ns);
+    sum.longest_kill_gap_ns = std::max(sum.longest_kill_gap_ns, r.longest_kill_gap_ns);
     std::printf("[%2llu/%llu] %-32s kills %4llu  incarnations %3llu+%-3llu  sent %9llu  received %9llu  lost %8llu  "
                 "gap %6.1f ms  %5.2f s  %s\n",
                 static_cast<ull>(i + 1), static_cast<ull>(n), r.label.c_str(), static_cast<ull>(r.kills),

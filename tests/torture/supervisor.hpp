@@ -42,7 +42,8 @@ struct variant_result {
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
   std::uint64_t lost = 0;
-  std::uint64_t longest_gap_ns = 0;
+  std::uint64_t longest_gap_ns = 0;       ///< after the last kill
+  std::uint64_t longest_kill_gap_ns = 0;  ///< while the kills went on
   std::uint64_t failures = 0;
   double seconds = 0;
 };
@@ -59,7 +60,8 @@ struct summary {
   std::uint64_t lost = 0;
   std::uint64_t checks[invariant_count] = {};
   std::uint64_t failures[invariant_count] = {};
-  std::uint64_t longest_gap_ns = 0;
+  std::uint64_t longest_gap_ns = 0;       ///< after the last kill
+  std::uint64_t longest_kill_gap_ns = 0;  ///< while the kills went on
   unsigned progress_bound_ms = 0;
   std::vector<variant_result> variants;
   std::vector<std::string> failure_reports;  ///< each names the seed, variant and events around it
