@@ -36,7 +36,13 @@ class probe final : public channel_probe {
 
   void close_sender() override { tx_.reset(); }
 
-  std::uint32_t receiver_count() override { return tx_ ? tx_->receiver_count() : 0; }
+  std::uint32_t receiver_count(bool blind) override {
+    if (!tx_) return 0;
+    coipc::detail::fault::force_liveness_unknown(blind);
+    const std::uint32_t n = tx_->receiver_count();
+    coipc::detail::fault::force_liveness_unknown(false);
+    return n;
+  }
 
   bool send_sentinel(std::string& error) override {
     if (!tx_) {

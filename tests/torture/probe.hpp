@@ -20,8 +20,9 @@ class channel_probe {
   /// Opens a sender endpoint (on a route, only while no live sender holds its one slot).
   virtual bool open_sender(std::string& error) = 0;
   virtual void close_sender() = 0;
-  /// receiver_count() of the open sender endpoint.
-  virtual std::uint32_t receiver_count() = 0;
+  /// receiver_count() of the open sender endpoint; `blind`: with liveness checks that learn
+  /// nothing from kill() or /proc (as under hidepid), so that only the slot locks tell.
+  virtual std::uint32_t receiver_count(bool blind) = 0;
   /// Sends the end-of-run sentinel (incarnation 0) from the open sender endpoint.
   virtual bool send_sentinel(std::string& error) = 0;
   /// Takes every sender and receiver slot at once, checks receiver_count() while holding
