@@ -21,7 +21,7 @@
 
 namespace torture {
 
-enum class party_role : std::uint32_t { none = 0, sender = 1, receiver = 2 };
+enum class party_role : std::uint32_t { none = 0, sender = 1, receiver = 2, scribbler = 3 };
 
 /// How a party's incarnation ended, as the supervisor saw it.
 enum class end_kind : std::uint32_t {
@@ -48,6 +48,39 @@ struct report_header {
   std::atomic<std::uint32_t> stop_senders;
   /// 1: every sender is gone and its record is final (the receivers' end checks read them).
   std::atomic<std::uint32_t> senders_done;
+  /// --hostile: 1 when every party (scribbler included) is to leave and exit 0.
+  std::atomic<std::uint32_t> hostile_stop;
+};
+
+// ---- --hostile (hostile.hpp) ----------------------------------------------------------------
+// A hostile party does not check a stream (a scribbler corrupts it on purpose): it counts
+// what its calls returned and how long they took.
+
+/// Error kinds a hostile party counts: coipc::errc's values (1..19) at their own index, 0
+/// for any other error (another category, an exception).
+inline constexpr unsigned hostile_error_kinds = 20;
+/// What the scribbler writes into: hostile.hpp's scribble_target.
+inline constexpr unsigned hostile_target_count = 9;
+
+struct hostile_record {
+  std::atomic<std::uint64_t> calls;      ///< timed and try calls that returned
+  std::atomic<std::uint64_t> frames;     ///< messages sent (senders) or received (receivers)
+  std::atomic<std::uint64_t> whole;      ///< received frames that are whole torture messages
+  std::atomic<std::uint64_t> unbounded;  ///< received frames longer than the channel allows
+  std::atomic<std::uint64_t> errors[hostile_error_kinds];       ///< failed calls, by kind
+  std::atomic<std::uint64_t> opens;                              ///< channel opens tried
+  std::atomic<std::uint64_t> open_errors[hostile_error_kinds];  ///< failed opens, by kind
+  std::atomic<std::uint64_t> max_open_ns;
+  /// Longest time a call ran past its own timeout, less the time it waited for a CPU
+  /// meanwhile (runnable, not running: the machine's share, not the library's).
+  std::atomic<std::uint64_t> max_overrun_ns;
+  std::atomic<std::uint64_t> max_overrun_waited_ns;  ///< that call's wait for a CPU
+  std::atomic<std::uint64_t> max_overrun_at_ns;      ///< when that call returned
+  std::atomic<std::uint64_t> max_raw_overrun_ns;     ///< longest time past a timeout, waits for a CPU included
+  std::atomic<std::uint32_t> max_overrun_call;  ///< its hostile.hpp call_kind
+  std::atomic<std::uint32_t> max_overrun_timeout_us;
+  std::atomic<std::uint64_t> last_call_ns;      ///< when the last call returned (or the party began)
+  std::atomic<std::uint64_t> writes[hostile_target_count];  ///< scribbler: words written, by target
 };
 
 struct party_record {
@@ -73,6 +106,7 @@ struct party_record {
   std::atomic<std::uint64_t> first_failure_ns;
   std::atomic<std::uint32_t> failure_text_ready;
   char failure_text[236];
+  hostile_record hostile;  ///< --hostile parties only
 };
 
 /// A mapped report segment.
