@@ -24,12 +24,13 @@ enum class invariant : unsigned {
   receiver_count,       ///< receiver_count() is what is live
   no_leaked_slots,      ///< when everyone is gone, every slot can be taken again
   no_errors,            ///< parties open, send and receive without errors, and end as expected
+  drained,              ///< while the senders pause, every live receiver takes all there is (no lost wake-up)
 };
-inline constexpr std::size_t invariant_count = 10;
+inline constexpr std::size_t invariant_count = 11;
 
 inline constexpr const char* invariant_names[invariant_count] = {
     "intact",         "increasing",     "no_duplicate",    "no_gap",    "block_complete",
-    "overwrite_accounting", "progress", "receiver_count", "no_leaked_slots", "no_errors",
+    "overwrite_accounting", "progress", "receiver_count", "no_leaked_slots", "no_errors", "drained",
 };
 
 inline constexpr const char* invariant_descriptions[invariant_count] = {
@@ -43,6 +44,7 @@ inline constexpr const char* invariant_descriptions[invariant_count] = {
     "receiver_count() returns to what is live",
     "when all parties are gone, no slot is leaked",
     "parties open/send/receive without errors and end as expected",
+    "while the senders pause, every live receiver takes all there is (no lost wake-up)",
 };
 
 inline const char* name_of(invariant i) { return invariant_names[static_cast<unsigned>(i)]; }

@@ -74,6 +74,20 @@ void sent(sender_context& s, std::uint64_t count) {
   s.log.progress(s.header);
 }
 
+// Between messages, while the supervisor asks (its drained check): no send in flight, and
+// the record says so. A plain sleep, in the coroutine sender too: its io_context has no
+// other work, and the waiter thread runs on.
+void pause_while_asked(sender_context& s) {
+  if (s.header.pause_senders.load(std::memory_order_acquire) == 0) return;
+  party_record& r = s.log.record();
+  r.paused.store(1, std::memory_order_release);
+  while (s.header.pause_senders.load(std::memory_order_acquire) != 0 &&
+         s.header.stop_senders.load(std::memory_order_relaxed) == 0) {
+    ::usleep(500);
+  }
+  r.paused.store(0, std::memory_order_relaxed);
+}
+
 // ---- blocking API -------------------------------------------------------------------------
 
 template <class T, coipc::detail::channel_kind K>
@@ -89,6 +103,7 @@ int blocking_sender(sender_context& s) {
   opened(s, tx.sender_id());
   std::vector<std::byte> buf(max_message);
   for (std::uint64_t seq = 0; s.header.stop_senders.load(std::memory_order_relaxed) == 0;) {
+    pause_while_asked(s);
     const std::size_t size = next_size<T>(rng);
     const std::span<std::byte> msg(buf.data(), size);
     const bool die_here = mid_payload_due(s.cfg, s.header);
@@ -135,6 +150,7 @@ asio::awaitable<void> send_loop(coipc::basic_async_channel<T, K>& tx, sender_con
   std::mt19937_64 rng(s.cfg.seed);
   std::vector<std::byte> buf(max_message);
   for (std::uint64_t seq = 0; s.header.stop_senders.load(std::memory_order_relaxed) == 0;) {
+    pause_while_asked(s);
     const std::span<std::byte> msg(buf.data(), next_size<T>(rng));
     fill_message(msg, s.cfg.incarnation, seq, s.slot);
     if constexpr (is_bytes<T>) {

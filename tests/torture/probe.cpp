@@ -44,6 +44,37 @@ class probe final : public channel_probe {
     return n;
   }
 
+  std::optional<readers> read_positions(std::string& error) override {
+    namespace cd = coipc::detail;
+    if (!seg_) {
+      std::error_code ec;
+      coipc::segment s = coipc::segment::inspect(channel_, ec);
+      if (ec) {
+        error = "inspect: " + coipc::last_error_message();
+        return std::nullopt;
+      }
+      seg_.emplace(std::move(s));
+    }
+    const coipc::segment_geometry g = seg_->header().geometry;
+    const cd::ring_layout layout = cd::ring_layout::of(g);
+    std::span<std::byte> body = seg_->body();
+    if (layout.body_size > body.size()) {
+      error = "the segment is smaller than its layout";
+      return std::nullopt;
+    }
+    readers out;
+    // The tail first: senders are paused, so it stays; a reader that has everything is there.
+    const auto& ctl = *reinterpret_cast<const cd::ring_control*>(body.data());
+    out.tail_end = cd::tail_word::end(ctl.tail.load(std::memory_order_acquire));
+    const auto* slots = reinterpret_cast<const cd::receiver_slot*>(body.data() + layout.receivers_offset);
+    for (std::uint32_t i = 0; i < g.max_receivers; ++i) {
+      const std::uint64_t o = slots[i].owner.load(std::memory_order_acquire);
+      if (o == 0 || (o & cd::owner_token::transient_bit)) continue;
+      out.receivers.push_back({cd::owner_token::process(o).pid, slots[i].position.load(std::memory_order_acquire)});
+    }
+    return out;
+  }
+
   bool send_sentinel(std::string& error) override {
     if (!tx_) {
       error = "no sender endpoint";
@@ -97,6 +128,7 @@ class probe final : public channel_probe {
   std::string channel_;
   coipc::channel_options options_;
   std::optional<coipc::basic_channel<T, K>> tx_;
+  std::optional<coipc::segment> seg_;  ///< the channel's segment, mapped for read_positions
 };
 
 }  // namespace

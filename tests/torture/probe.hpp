@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "variant.hpp"
 
@@ -25,6 +27,17 @@ class channel_probe {
   virtual std::uint32_t receiver_count(bool blind) = 0;
   /// Sends the end-of-run sentinel (incarnation 0) from the open sender endpoint.
   virtual bool send_sentinel(std::string& error) = 0;
+  /// The ring's tail and every owned receiver slot's reader, as the shared memory says now.
+  struct readers {
+    std::uint64_t tail_end = 0;
+    struct reader {
+      std::uint32_t pid;
+      std::uint64_t position;
+    };
+    std::vector<reader> receivers;
+  };
+  /// nullopt (with why) when the segment cannot be inspected.
+  virtual std::optional<readers> read_positions(std::string& error) = 0;
   /// Takes every sender and receiver slot at once, checks receiver_count() while holding
   /// them, and leaves; false (with why) when any slot cannot be taken.
   virtual bool take_every_slot(std::string& error) = 0;

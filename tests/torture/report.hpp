@@ -50,6 +50,8 @@ struct report_header {
   std::atomic<std::uint32_t> senders_done;
   /// --hostile: 1 when every party (scribbler included) is to leave and exit 0.
   std::atomic<std::uint32_t> hostile_stop;
+  /// 1: senders pause between messages (the supervisor's drained check; see supervisor.cpp).
+  std::atomic<std::uint32_t> pause_senders;
 };
 
 // ---- --hostile (hostile.hpp) ----------------------------------------------------------------
@@ -107,6 +109,7 @@ struct party_record {
   std::atomic<std::uint32_t> failure_text_ready;
   char failure_text[236];
   hostile_record hostile;  ///< --hostile parties only
+  std::atomic<std::uint32_t> paused;  ///< a sender: 1 while it pauses between messages
 };
 
 /// A mapped report segment.
