@@ -57,6 +57,7 @@ struct sender_context {
   report_header& header;
   party_log& log;
   std::uint32_t slot = 0;
+  bool last_word_sent = false;  ///< asked to pause: the one message before the pause is out
 };
 
 void opened(sender_context& s, std::uint32_t slot) {
@@ -75,10 +76,18 @@ void sent(sender_context& s, std::uint64_t count) {
 }
 
 // Between messages, while the supervisor asks (its drained check): no send in flight, and
-// the record says so. A plain sleep, in the coroutine sender too: its io_context has no
-// other work, and the waiter thread runs on.
+// the record says so. First a last word: 2 ms of silence, so that the receivers have
+// parked, then one message, whose wake-up is the one that matters (a lost one is not made
+// up for by the next message). A plain sleep, in the coroutine sender too: its io_context
+// has no other work, and the waiter thread runs on.
 void pause_while_asked(sender_context& s) {
   if (s.header.pause_senders.load(std::memory_order_acquire) == 0) return;
+  if (!s.last_word_sent) {
+    ::usleep(2000);
+    s.last_word_sent = true;
+    return;  // the caller sends it
+  }
+  s.last_word_sent = false;
   party_record& r = s.log.record();
   r.paused.store(1, std::memory_order_release);
   while (s.header.pause_senders.load(std::memory_order_acquire) != 0 &&
