@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -70,9 +71,28 @@ class probe final : public channel_probe {
     for (std::uint32_t i = 0; i < g.max_receivers; ++i) {
       const std::uint64_t o = slots[i].owner.load(std::memory_order_acquire);
       if (o == 0 || (o & cd::owner_token::transient_bit)) continue;
-      out.receivers.push_back({cd::owner_token::process(o).pid, slots[i].position.load(std::memory_order_acquire)});
+      const std::uint64_t position = slots[i].position.load(std::memory_order_acquire);
+      out.receivers.push_back({cd::owner_token::process(o).pid, position,
+                               published_between(body, layout, position, out.tail_end)});
     }
     return out;
+  }
+
+  // Walks the frames from `from` to `to` by their stamps. A stamp of an older lap is the
+  // latest claim, not yet recorded: it reaches the tail, so nothing is published after it.
+  static bool published_between(std::span<std::byte> body, const coipc::detail::ring_layout& layout,
+                                std::uint64_t from, std::uint64_t to) {
+    namespace cd = coipc::detail;
+    const auto* entries = reinterpret_cast<const cd::frame_entry*>(body.data() + layout.entries_offset);
+    for (std::uint64_t p = from; p < to;) {
+      const std::uint64_t e = entries[p & (layout.units - 1)].stamp.load(std::memory_order_acquire);
+      if (cd::stamp::tag(e) != cd::stamp::tag_of_lap(p / layout.units)) return false;
+      if (cd::stamp::state(e) == cd::frame_state::published) return true;
+      const std::uint32_t units = cd::stamp::units(e);
+      if (units == 0) return true;  // not a frame: call it waiting, so that the check looks
+      p += units;
+    }
+    return false;
   }
 
   bool send_sentinel(std::string& error) override {

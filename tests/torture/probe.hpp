@@ -33,6 +33,9 @@ class channel_probe {
     struct reader {
       std::uint32_t pid;
       std::uint64_t position;
+      /// A published frame lies between its position and the tail (not just claims whose
+      /// senders died before publishing: nothing wakes a reader for those, nor need it).
+      bool message_waiting;
     };
     std::vector<reader> receivers;
   };

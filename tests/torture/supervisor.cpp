@@ -472,8 +472,11 @@ void variant_run::check_progress_while_killing() {
 // Lost wake-ups: a receiver parked while a message is there sleeps until the next wake, so
 // under steady traffic a lost wake costs only latency, and no other check sees it. Here the
 // senders pause between messages; once every live sender says it has paused, nothing is
-// in flight, and after a settling time (dead claims are settled within a stall timeout or
-// two) every live receiver must have taken everything: its position at the tail.
+// in flight, and after a settling time (dead claims before a message are settled within a
+// stall timeout or two) every live receiver must have taken every message: none published
+// between its position and the tail. Only dead senders' claims may be left there, with
+// nothing after them: no message, so nothing wakes a parked reader for them (a test of the
+// long run found that once), and none need.
 void variant_run::check_drained() {
   report_header& h = rep_.header();
   h.pause_senders.store(1, std::memory_order_release);
@@ -507,8 +510,9 @@ void variant_run::check_drained() {
         if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
         for (const auto& reader : r->receivers) {
           if (reader.pid != static_cast<std::uint32_t>(p.pid)) continue;
-          check(invariant::drained, reader.position == r->tail_end,
-                strf("%s is at position %llu with the tail at %llu, %u ms after every sender paused",
+          check(invariant::drained, !reader.message_waiting,
+                strf("%s is at position %llu with a message before the tail at %llu, %u ms after every "
+                     "sender paused",
                      who(p).c_str(), static_cast<ull>(reader.position), static_cast<ull>(r->tail_end),
                      4 * stall_timeout_ms));
         }
