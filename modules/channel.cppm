@@ -290,10 +290,10 @@ class basic_channel {
 
   // ---- sending ----
   void send(const send_type& v) { throwing([&](auto& ec) { return send(v, ec); }); }
-  bool send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::blocking(), ec); }
+  bool send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::forever(), ec); }
   /// False when the ring is full (block policy); throws on errors.
   bool try_send(const send_type& v) { return soft(errc::would_block, [&](auto& ec) { return try_send(v, ec); }); }
-  bool try_send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::try_only(), ec); }
+  bool try_send(const send_type& v, std::error_code& ec) { return put(v, detail::wait_mode::try_once(), ec); }
   /// False when no space came within `timeout`; throws on errors.
   bool send_for(const send_type& v, duration timeout) {
     return soft(errc::timeout, [&](auto& ec) { return send_for(v, timeout, ec); });
@@ -311,7 +311,7 @@ class basic_channel {
   }
   coipc::loan<T> loan(std::size_t length, std::error_code& ec) {
     detail::frame_ref f;
-    if (!ep().claim(is_bytes ? length : sizeof(T), detail::wait_mode::blocking(), f, ec)) return {};
+    if (!ep().claim(is_bytes ? length : sizeof(T), detail::wait_mode::forever(), f, ec)) return {};
     return coipc::loan<T>(ep_, f);
   }
 
@@ -319,7 +319,7 @@ class basic_channel {
   recv_type recv() { return throwing_value([&](auto& ec) { return recv(ec); }); }
   recv_type recv(std::error_code& ec) {
     recv_type out{};
-    get(out, detail::wait_mode::blocking(), ec);
+    get(out, detail::wait_mode::forever(), ec);
     return out;
   }
   /// Empty when there is no message now; throws on errors.
@@ -328,7 +328,7 @@ class basic_channel {
   }
   std::optional<recv_type> try_recv(std::error_code& ec) {
     recv_type out{};
-    if (!get(out, detail::wait_mode::try_only(), ec)) return std::nullopt;
+    if (!get(out, detail::wait_mode::try_once(), ec)) return std::nullopt;
     return out;
   }
   /// Empty when no message came within `timeout`; throws on errors.
@@ -348,7 +348,7 @@ class basic_channel {
     return throwing_value([&](auto& ec) { return recv_into(buffer, ec); });
   }
   std::size_t recv_into(std::span<std::byte> buffer, std::error_code& ec) requires is_bytes {
-    return receive_into(buffer, detail::wait_mode::blocking(), ec);
+    return receive_into(buffer, detail::wait_mode::forever(), ec);
   }
   std::size_t recv_into(std::span<char> buffer) requires is_bytes { return recv_into(std::as_writable_bytes(buffer)); }
   std::size_t recv_into(std::span<char> buffer, std::error_code& ec) requires is_bytes {
@@ -359,7 +359,7 @@ class basic_channel {
     return soft_value(errc::would_block, [&](auto& ec) { return try_recv_into(buffer, ec); });
   }
   std::optional<std::size_t> try_recv_into(std::span<std::byte> buffer, std::error_code& ec) requires is_bytes {
-    const std::size_t n = receive_into(buffer, detail::wait_mode::try_only(), ec);
+    const std::size_t n = receive_into(buffer, detail::wait_mode::try_once(), ec);
     return ec ? std::nullopt : std::optional<std::size_t>(n);
   }
   std::optional<std::size_t> recv_into_for(std::span<std::byte> buffer, duration timeout) requires is_bytes {
@@ -374,7 +374,7 @@ class basic_channel {
   /// its capacity suffices).
   void recv(message& m) requires is_bytes { throwing([&](auto& ec) { return recv(m, ec); }); }
   bool recv(message& m, std::error_code& ec) requires is_bytes {
-    return get(m, detail::wait_mode::blocking(), ec);
+    return get(m, detail::wait_mode::forever(), ec);
   }
 
   /// The next message, read in place (blocking).
@@ -384,13 +384,13 @@ class basic_channel {
     detail::throw_if(ec);
     return v;
   }
-  coipc::view<T> view(std::error_code& ec) { return view_with(detail::wait_mode::blocking(), ec); }
+  coipc::view<T> view(std::error_code& ec) { return view_with(detail::wait_mode::forever(), ec); }
   /// The next message read in place if one is there now (an empty view otherwise);
   /// throws on errors.
   coipc::view<T> try_view() {
     return soft_value(errc::would_block, [&](auto& ec) { return try_view(ec); });
   }
-  coipc::view<T> try_view(std::error_code& ec) { return view_with(detail::wait_mode::try_only(), ec); }
+  coipc::view<T> try_view(std::error_code& ec) { return view_with(detail::wait_mode::try_once(), ec); }
   /// The next message read in place, waiting at most `timeout` (an empty view then);
   /// throws on errors.
   coipc::view<T> view_for(duration timeout) {

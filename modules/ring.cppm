@@ -1,5 +1,5 @@
 // coipc:ring — the broadcast ring in a segment: shared layout, and the endpoint that sends
-// into it and receives from it. The algorithm's essay is at the top of ring.cpp.
+// into it and receives from it, and the algorithm's essay (below the layout).
 //
 // Body layout (all offsets from the body's start, which is 64-byte aligned):
 //
@@ -12,7 +12,126 @@
 //
 // Frames' control words live apart from the payload bytes so that no payload byte can
 // ever be mistaken for a stamp, whatever a sender writes.
+//
+// ==== The algorithm: a multicast log in the style of Aeron and the LMAX Disruptor ====
+//
+// Memory orders: each release store or CAS and the acquire load it pairs with carry the
+// same "SYNC POINT: <name>" comment. The failure order of every CAS is relaxed: a failed
+// CAS only hands its loop the current value, which the loop re-checks.
+//
+// ---- Positions, frames and stamps ------------------------------------------------------
+//
+// The data ring is U units of 64 bytes (U a power of two). Positions count units and only
+// grow (64 bits: no wrap in practice); position p lives at index p % U of lap p / U. A
+// message is a frame of k contiguous units whose payload starts on its first unit. A
+// frame never wraps: when it would, its sender first claims the rest of the lap as a
+// padding frame.
+//
+// Each unit has a frame_entry beside the data, whose `stamp` is meaningful only for the
+// first unit of a frame: lap tag | state | sender | units. Stamps live apart from payload
+// bytes, so whatever a sender writes can never look like a stamp, and an entry of an older
+// lap ("stale") is told from one of the current lap by its tag.
+//
+// ---- Claiming space (senders) -----------------------------------------------------------
+//
+// `tail` packs the end of the claimed region with the slot id of the latest claimer. A
+// sender claims [end, end + k) by CAS of tail from (end, c) to (end + k, me): the tail CAS
+// is the claim, and 64-bit positions make it ABA-free. Before the CAS it writes its intent
+// (start, k) into its slot; the CAS publishes it (SYNC POINT: intent). A claim is recorded
+// in its entry as stamp = claimed(lap, c, k) by the next sender to claim (below); under
+// the overwrite policy, and for padding, the claimant records it itself right after its
+// CAS (a lapping sender may race it there).
+//
+// Invariant: when tail moves past a claim, that claim is already recorded. Every sender
+// helps before its own CAS: having read tail = (end, c), it reads c's intent and, if it
+// describes [end - k, end) and the entry there is still stale, CASes the entry to
+// claimed(lap, c, k). Its own CAS expects exactly (end, c), so it can only succeed after
+// the help. Hence a receiver at r that finds a stale entry while tail.end > r knows that
+// the claim at r is the latest one, by tail's claimer, not yet recorded.
+//
+// Under the block policy a claim also needs space: end + k - min(receiver positions) <= U.
+// Senders cache the minimum and rescan the receiver slots only when the cache says full.
+//
+// ---- Publishing and reading -------------------------------------------------------------
+//
+// The sender writes the payload, then `info` (length, sequence), then publishes by a
+// release store of stamp = published(lap, me, k) (SYNC POINT: frame publish). A receiver
+// at r acquire-loads the stamp; when it is published for r's lap, the payload and info
+// written before the release are visible: no receiver ever sees a torn message. Padding
+// and abandoned frames are skipped. After reading, the receiver release-stores its new
+// position in its slot (SYNC POINT: receiver release), which senders acquire when they
+// rescan: a sender overwrites space only after every live receiver has finished with it.
+//
+// ---- Connecting receivers ---------------------------------------------------------------
+//
+// A receiver takes a free slot with owner = me|connecting (senders skip connecting slots),
+// stores position p = tail.end, then owner = me (seq_cst), then re-reads tail.end = p2
+// (seq_cst) and starts at p2. A sender's rescan that missed the slot precedes the owner
+// store in the seq_cst order, so claims based on it end by tail.end + U <= p2 + U: nothing
+// at or after p2 is overwritten before the receiver is counted.
+//
+// ---- Crashes ----------------------------------------------------------------------------
+//
+// Processes are named by pid + start time (platform::is_alive), so a recycled pid is never
+// taken for the original owner.
+//   - A receiver that died stops moving its position. A sender blocked for longer than
+//     stall_timeout checks the laggards' owners and evicts the dead ones.
+//   - A sender that died between its tail CAS and publishing leaves a claimed (or, in the
+//     CAS-to-record window, unrecorded) frame. A receiver stalled on it for longer than
+//     stall_timeout checks the claimer; if it is dead it CASes the stamp to abandoned, and
+//     every receiver skips it. A process that takes over a dead sender's slot abandons the
+//     slot's outstanding claim (its intent) first.
+//   - A restarted process simply opens the segment again and takes a free or dead slot.
+//
+// Telling dead from alive. /proc proves a death only sometimes: ESRCH, a zombie, another
+// start time under the pid. It cannot when the pid was reused by another user's process,
+// under hidepid, or without a file descriptor to read it with, and then is_alive must say
+// "alive" (evicting a live receiver corrupts its stream). Alone, that turns a dead peer
+// into a stall that never ends. So every slot also has a death signal that the kernel
+// releases when its owner dies: an exclusive OFD lock on one byte of the segment's file
+// (platform::take_slot_lock; byte slot_lock_index::of_sender / of_receiver), taken through
+// the endpoint's own descriptor, which the kernel closes when the process dies, whoever
+// can or cannot read its /proc. The invariant:
+//
+//     owner word non-zero => that slot's lock is held by the live process the word names,
+//                            or that process is dead.
+//
+// It holds because every write of a non-zero owner (connecting, taking over a dead slot,
+// a checker's transient hold while it settles a dead sender's claim) is a CAS made while
+// the writer holds the slot's lock, taken before the CAS (failed CAS: lock released), and
+// because leaving stores owner 0 first and releases the lock after. Taking the lock first
+// means that a checker that has read an owner and then finds the lock free cannot be
+// looking at a connector between the two steps. (The kernel's lock table is updated under
+// its own lock: our take happens before our owner CAS, a release, so a checker whose
+// acquire load reads that owner sees the lock taken.) Hence endpoint::owner_dead: dead
+// when is_alive proves it (the fast path), otherwise dead exactly when the slot's lock is
+// free; held, or a query that fails, means alive.
+//
+// A verdict is only acted on under the lock: a checker takes the slot's lock, then CASes
+// the owner word from the owner it judged (evicting, settling, taking over), then releases
+// the lock. While it holds the lock no process can write a new owner, so a word still
+// equal to the judged one cannot belong to a live holder that left and came back under
+// the same token (an endpoint of the same process) between the verdict and the CAS. A
+// lock it cannot take is held by a live process: a connector mid-way, a leaver between
+// its two steps, another checker; the slot is left to it, as a live owner's would be.
+//
+// Limits: an OFD lock lives as long as any descriptor of its open file description. A
+// child forked without exec shares its parent's descriptors and so keeps the parent's
+// locks (and slots) held until it exits or closes them. Exec closes them (close-on-exec),
+// so a process that execs with endpoints open gives up their slots: its pid and start
+// time stay, but its locks are gone and checkers free its slots.
+
+// ---- Overwrite policy -------------------------------------------------------------------
+//
+// Senders never wait for receivers. They do wait (briefly) for another sender still
+// writing a frame a whole ring behind: reusing that memory would let the slow writer tear
+// a newer frame after readers had validated it. A receiver whose frame may have been
+// overwritten (tail.end > r + U)
+// or whose entry belongs to a later lap skips to the oldest frame still in the ring. Reads
+// are validated after copying (the seqlock pattern): a frame is intact when, after an
+// acquire fence, tail.end <= r + U. Each frame carries its sender's sequence number; the
 module;
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -182,17 +301,6 @@ struct frame_ref {
   inline explicit operator bool() const noexcept { return data != nullptr; }
 };
 
-/// How long a call may wait: not at all (try_), until a deadline, or forever.
-struct wait_mode {
-  enum kind_t { none, until, forever } kind = forever;
-  std::chrono::steady_clock::time_point deadline{};
-  inline static wait_mode try_only() { return {none, {}}; }
-  inline static wait_mode for_duration(std::chrono::nanoseconds d) {
-    return {until, std::chrono::steady_clock::now() + d};
-  }
-  inline static wait_mode blocking() { return {forever, {}}; }
-};
-
 /// One connection to a channel: a sender slot, a receiver slot, or both. Not thread-safe:
 /// use one endpoint per thread (they are cheap: one mapping and one slot each).
 class endpoint {
@@ -301,16 +409,30 @@ class endpoint {
   void release_sender_slot() noexcept;
   void release_receiver_slot() noexcept;
 
+  // The overflow policy, in the two questions the algorithm asks of it (block: yes, no;
+  // overwrite: no, yes). Every policy-dependent step asks one of these.
+  /// Senders wait for the slowest live receiver: receivers' positions gate the ring, and
+  /// a receiver moving on wakes the senders parked for space.
+  inline bool gates_on_receivers() const noexcept { return options_.policy == overflow_policy::block; }
+  /// A frame may be overwritten under its reader: reads are validated afterwards, a
+  /// lapped reader skips ahead, losses are counted, and a publish must not clobber a
+  /// newer lap's stamp.
+  inline bool may_be_lapped() const noexcept { return options_.policy == overflow_policy::overwrite; }
+
   // Sender internals.
   bool claim_units(std::uint32_t units, frame_state initial, wait_mode mode,
                    std::uint64_t& start, std::error_code& ec);
   void help_record(std::uint64_t tail) noexcept;
   bool has_space(std::uint64_t end, std::uint32_t need) noexcept;
-  /// The lowest position still in use: the slowest live receiver's (block policy) and the
-  /// oldest claim another sender is still writing; tail.end when none. Peers behind
-  /// `evict_dead_below` whose process is dead are evicted or have their claim settled on
-  /// the way (0: none checked).
-  std::uint64_t lowest_in_use(std::uint64_t evict_dead_below) const noexcept;
+  /// The lowest position still in use: the slowest receiver's (block policy) and the
+  /// oldest claim another sender is still writing; tail.end when none. A query only.
+  std::uint64_t lowest_in_use() const noexcept;
+  /// A sender that waited stall_timeout for space: evicts the dead receivers and settles
+  /// the dead senders' claims among the peers that hold positions below `below`.
+  void reclaim_from_dead(std::uint64_t below) noexcept;
+  /// `judged_owner` of receiver slot `index` was found dead: frees the slot, provided it
+  /// still belongs to exactly that owner (see evict in ring_membership.cpp).
+  void evict_dead_receiver(std::uint32_t index, std::uint64_t judged_owner) noexcept;
   /// Settles slot `sender_id`'s outstanding claim (abandons it unless published). Only
   /// for a claim whose maker cannot write the intent meanwhile: our own, or a dead
   /// owner's while we hold its slot (settle_dead_sender).
@@ -331,9 +453,6 @@ class endpoint {
   void skip_lapped() noexcept;
   void handle_stall(std::uint32_t claimer) noexcept;
   void advance(std::uint64_t new_position) noexcept;
-
-  bool wait_until(wait_mode mode, std::chrono::steady_clock::time_point& next_stall_check,
-                  std::error_code& ec, const char* what);
 
   segment segment_;
   std::string name_;  // kept after close(), for error messages
@@ -356,5 +475,32 @@ class endpoint {
   // claim at a time, so a second claim is refused until this one is settled.
   bool claim_outstanding_ = false;
 };
+
+}  // namespace coipc::detail
+
+// ---- For the ring's implementation files (not exported) ----------------------------------
+//
+// ring.cpp (life cycle), ring_membership.cpp (connecting, leaving, evicting),
+// ring_send.cpp (claiming, publishing, settling claims) and ring_receive.cpp (reading,
+// laps, loss accounting) share these.
+
+namespace coipc::detail {
+
+/// A sender slot's intent_start when it has no claim outstanding.
+inline constexpr std::uint64_t no_intent = ~0ull;
+
+enum class lap_relation { same, behind, ahead };
+
+/// Compares an entry's lap tag with the tag expected at a position (modulo 2^30).
+inline lap_relation relation(std::uint32_t entry_tag, std::uint32_t want_tag) {
+  if (entry_tag == want_tag) return lap_relation::same;
+  std::uint32_t diff = (entry_tag - want_tag) & stamp::tag_mask;
+  return diff < (1u << (stamp::tag_bits - 1)) ? lap_relation::ahead : lap_relation::behind;
+}
+
+/// Units a frame of `length` payload bytes takes (an empty message takes one).
+inline std::uint32_t units_for(std::size_t length) {
+  return static_cast<std::uint32_t>(std::max<std::size_t>(1, (length + unit_bytes - 1) / unit_bytes));
+}
 
 }  // namespace coipc::detail

@@ -100,6 +100,31 @@ class spin_wait {
 
 export namespace coipc::detail {
 
+/// How long a call may wait: not at all (the try_ calls), until a deadline (the _for
+/// calls), or for as long as it takes (the blocking calls).
+struct wait_mode {
+  enum class kind { try_once, until_deadline, forever };
+  kind how = kind::forever;
+  std::chrono::steady_clock::time_point deadline{};
+
+  inline static wait_mode try_once() noexcept { return {kind::try_once, {}}; }
+  inline static wait_mode for_duration(std::chrono::nanoseconds d) noexcept {
+    return {kind::until_deadline, std::chrono::steady_clock::now() + d};
+  }
+  inline static wait_mode forever() noexcept { return {kind::forever, {}}; }
+
+  inline bool may_wait() const noexcept { return how != kind::try_once; }
+  inline bool expired(std::chrono::steady_clock::time_point now) const noexcept {
+    return how == kind::until_deadline && now >= deadline;
+  }
+  /// Time left before the deadline; nullopt without one.
+  inline std::optional<std::chrono::nanoseconds> time_left() const noexcept {
+    if (how != kind::until_deadline) return std::nullopt;
+    return std::max(std::chrono::nanoseconds::zero(),
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now()));
+  }
+};
+
 /// One direction's park/wake state, in shared memory. See the protocol above.
 struct wait_cell {
   std::atomic<std::uint32_t> word;    ///< the futex word: epoch << 1 | waiters
@@ -155,5 +180,57 @@ bool park_once(wait_cell& cell, futex_counters& counters, Ready&& ready,
   cell.parked.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a gauge
   return false;
 }
+
+/// The ladder a blocking call climbs after each attempt that found its operation not
+/// ready (no message; no space): stall check, then give up if it is a try, spin and yield,
+/// give up past the deadline, park. Written once, for sending and receiving alike.
+///
+/// The stall clock belongs to the caller (an endpoint member): it runs across calls, so
+/// that try_ calls polled by coipc.asio check a stalled peer too.
+class wait_ladder {
+ public:
+  enum class verdict { retry, would_block, timed_out };
+
+  inline wait_ladder(wait_mode mode, spin_policy spin, std::chrono::nanoseconds stall_timeout,
+                     std::optional<std::chrono::steady_clock::time_point>& stall_at) noexcept
+      : mode_(mode), backoff_(spin), stall_timeout_(stall_timeout), stall_at_(stall_at) {}
+
+  /// After a miss. `held`: a peer holds the operation back (a claim in progress at our
+  /// position, a full ring), so the stall clock runs; once it expires `check_stall()` runs
+  /// and the caller retries at once, and a check never repeats without the try and
+  /// deadline tests in between, however long it took. The park on `cell` lasts until a
+  /// wake, `ready()` at the re-check, the deadline or the next stall check.
+  template <class CheckStall, class Ready>
+  inline verdict after_miss(bool held, CheckStall&& check_stall, wait_cell& cell, futex_counters& counters,
+                            Ready&& ready) noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::nanoseconds> slice;
+    if (held) {
+      if (!stall_at_) {
+        stall_at_ = now + stall_timeout_;
+      } else if (now >= *stall_at_ && !stall_checked_) {
+        check_stall();
+        stall_at_ = std::chrono::steady_clock::now() + stall_timeout_;
+        stall_checked_ = true;
+        return verdict::retry;
+      }
+      slice = std::max(std::chrono::nanoseconds::zero(), *stall_at_ - now);
+    }
+    stall_checked_ = false;
+    if (!mode_.may_wait()) return verdict::would_block;
+    if (backoff_.spin()) return verdict::retry;
+    if (mode_.expired(now)) return verdict::timed_out;
+    if (auto left = mode_.time_left()) slice = slice ? std::min(*slice, *left) : *left;
+    park_once(cell, counters, ready, slice);
+    return verdict::retry;
+  }
+
+ private:
+  wait_mode mode_;
+  spin_wait backoff_;
+  std::chrono::nanoseconds stall_timeout_;
+  std::optional<std::chrono::steady_clock::time_point>& stall_at_;
+  bool stall_checked_ = false;  // a stall check ran since the try/deadline tests last did
+};
 
 }  // namespace coipc::detail

@@ -1,0 +1,209 @@
+// coipc:ring, receiving: finding the next frame, waiting for it, skipping what was lapped,
+// releasing it and counting losses (overwrite). See "Publishing and reading" and
+// "Overwrite policy" in ring.cppm.
+module;
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fmt/format.h>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+module coipc;
+
+namespace coipc::detail {
+
+// ---- receiving -------------------------------------------------------------------------------
+
+void endpoint::advance(std::uint64_t new_position) noexcept {
+  read_position_ = new_position;
+  receiver_at(static_cast<std::uint32_t>(receiver_index_))
+      .position.store(new_position, std::memory_order_release);  // SYNC POINT: receiver release
+  if (gates_on_receivers()) {
+    notify_parked(control().space_wait, control().futex);
+  }
+}
+
+endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
+  ring_control& ctl = control();
+  // Under overwrite, whether the frame at r may have been overwritten since we looked at
+  // it: then what looked inconsistent was a lap in progress, not corruption. The fence
+  // orders our reads of the entry before the tail load (see claim()'s release fence).
+  auto lapped = [&](std::uint64_t r) {
+    if (!may_be_lapped()) return false;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    // Relaxed: ordered by the fence above.
+    return tail_word::end(ctl.tail.load(std::memory_order_relaxed)) > r + layout_.units;
+  };
+  for (;;) {
+    const std::uint64_t r = read_position_;
+    if (lapped(r)) {
+      skip_lapped();
+      continue;
+    }
+    frame_entry& entry = entry_at(r);
+    const std::uint32_t tag = stamp::tag_of_lap(r / layout_.units);
+    const std::uint64_t e = entry.stamp.load(std::memory_order_acquire);  // SYNC POINT: frame publish
+    switch (relation(stamp::tag(e), tag)) {
+      case lap_relation::same: {
+        const std::uint32_t units = stamp::units(e);
+        const frame_state state = stamp::state(e);
+        // Relaxed: ordered by the stamp's acquire above.
+        const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
+        const auto length = static_cast<std::uint32_t>(info);
+        const bool bad_units = units == 0 || (r & (layout_.units - 1)) + units > layout_.units;
+        const bool bad_length = state == frame_state::published &&
+                                (length > std::uint64_t{units} * unit_bytes || length > max_message_);
+        if (bad_units || bad_length) {
+          if (lapped(r)) continue;
+          return peek_result::corrupt;
+        }
+        switch (state) {
+          case frame_state::published:
+            frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32),
+                     data_at(r)};
+            return peek_result::ready;
+          case frame_state::padding:
+          case frame_state::abandoned:
+            advance(r + units);
+            continue;
+          case frame_state::claimed:
+            in_progress_by = stamp::sender(e);
+            return peek_result::in_progress;
+        }
+        return peek_result::corrupt;
+      }
+      case lap_relation::ahead: {
+        // A later lap's frame at r: lapped. Impossible under block (senders wait for us)
+        // and impossible at or beyond the tail: there it is garbage.
+        if (!may_be_lapped() ||
+            r >= tail_word::end(ctl.tail.load(std::memory_order_acquire))) {
+          return peek_result::corrupt;
+        }
+        skip_lapped();
+        continue;
+      }
+      case lap_relation::behind: {
+        const std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
+        if (tail_word::end(t) > r) {
+          in_progress_by = tail_word::claimer(t);  // claimed, not yet recorded
+          return peek_result::in_progress;
+        }
+        return peek_result::empty;
+      }
+    }
+  }
+}
+
+void endpoint::skip_lapped() noexcept {
+  ring_control& ctl = control();
+  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_acquire));
+  std::uint64_t from = std::max(read_position_ + 1, end > layout_.units ? end - layout_.units + 1 : 0);
+  std::uint64_t next = end;
+  // The oldest frame start still in the ring: an entry stamped with its own lap.
+  for (std::uint64_t u = from; u < end; ++u) {
+    const std::uint64_t e = entry_at(u).stamp.load(std::memory_order_acquire);
+    if (stamp::tag(e) == stamp::tag_of_lap(u / layout_.units) && stamp::units(e) != 0) {
+      next = u;
+      break;
+    }
+  }
+  advance(next);
+}
+
+void endpoint::handle_stall(std::uint32_t claimer) noexcept {
+  if (claimer == 0 || claimer > options_.max_senders) return;
+  const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+  // Free: whoever left or settled the slot settled its claim first.
+  if (o == 0) return;
+  // Slow, not dead (a live settler too: it is settling the claim right now).
+  if (!owner_dead(slot_lock_index::of_sender(claimer), o)) return;
+  // Dead (a settler that died half way included): settle its claim so that everyone can
+  // go on, unless the slot changed hands.
+  settle_dead_sender(claimer, o);
+}
+
+bool endpoint::intact(const frame_ref& frame) const noexcept {
+  if (!may_be_lapped()) return true;
+  std::atomic_thread_fence(std::memory_order_acquire);  // the payload reads come before
+  return tail_word::end(control().tail.load(std::memory_order_relaxed)) <=  // relaxed: after the fence
+         frame.position + layout_.units;
+}
+
+bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
+  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
+  if (!check_open(false, true, ec)) return false;
+  ring_control& ctl = control();
+  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, recv_stall_at_);
+  for (;;) {
+    std::uint32_t by = 0;
+    switch (peek(frame, by)) {
+      case peek_result::ready:
+        recv_stall_at_.reset();
+        return true;
+      case peek_result::corrupt:
+        return detail::fail(ec, errc::corrupt_segment,
+                            fmt::format("channel '{}': corrupt frame at position {}", name(),
+                                        read_position_));
+      case peek_result::empty:
+        recv_stall_at_.reset();
+        break;
+      case peek_result::in_progress: break;
+    }
+    // A claim in progress at our position holds us: past stall_timeout, check its claimer.
+    switch (ladder.after_miss(
+        by != 0, [&] { handle_stall(by); }, ctl.data_wait, ctl.futex,
+        [&] { return receive_readiness() == readiness::ready; })) {
+      case wait_ladder::verdict::retry: continue;
+      case wait_ladder::verdict::would_block:
+        return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", name()));
+      case wait_ladder::verdict::timed_out:
+        return detail::fail(ec, errc::timeout, fmt::format("channel '{}': no message in time", name()));
+    }
+  }
+}
+
+endpoint::readiness endpoint::receive_readiness() const noexcept {
+  const std::uint64_t r = read_position_;
+  // Acquire: pairs with the publishing release (SYNC POINT: frame publish).
+  const std::uint64_t e = entry_at(r).stamp.load(std::memory_order_acquire);
+  switch (relation(stamp::tag(e), stamp::tag_of_lap(r / layout_.units))) {
+    case lap_relation::same:
+      return stamp::state(e) == frame_state::claimed ? readiness::in_progress : readiness::ready;
+    case lap_relation::ahead:
+      return readiness::ready;  // lapped or garbage: the next call finds out which
+    case lap_relation::behind:
+      break;
+  }
+  const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_acquire));
+  return end > r ? readiness::in_progress : readiness::waiting;
+}
+
+bool endpoint::release(frame_ref& frame, bool known_intact) noexcept {
+  if (!frame || receiver_index_ < 0) return false;
+  bool was_intact = true;
+  if (may_be_lapped()) {
+    // Loss accounting only for frames known intact: an overwritten frame's info may
+    // already be another frame's (the check comes after every read of it). An overwritten
+    // frame is counted by the gap before its sender's next intact frame.
+    was_intact = known_intact || intact(frame);
+    if (was_intact && frame.sender < expected_seq_.size()) {
+      const std::uint32_t gap = frame.seq - expected_seq_[frame.sender];
+      if (gap < (1u << 31)) lost_ += gap;  // else: older than the baseline (see connect)
+      expected_seq_[frame.sender] = frame.seq + 1;
+    }
+  }
+  if (frame.position == read_position_) advance(frame.position + frame.units);
+  frame = {};
+  return was_intact;
+}
+
+}  // namespace coipc::detail

@@ -1,0 +1,369 @@
+// coipc:ring, sending: the space gate (the slowest live receiver, other senders' claims),
+// claiming, publishing, abandoning, and settling a dead sender's claim. See "Claiming
+// space", "Publishing and reading" and "Crashes" in ring.cppm.
+module;
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <fmt/format.h>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+module coipc;
+
+namespace coipc::detail {
+
+// ---- sending -----------------------------------------------------------------------------
+
+std::uint64_t endpoint::lowest_in_use() const noexcept {
+  ring_control& ctl = control();
+  const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
+  std::uint64_t lowest = end;  // nobody reading or writing: nothing holds the senders back
+  if (gates_on_receivers()) {
+    for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+      const receiver_slot& slot = receiver_at(i);
+      // seq_cst: ordered with the connector's owner store (see "Connecting receivers").
+      const std::uint64_t o = slot.owner.load(std::memory_order_seq_cst);  // SYNC POINT: slot owner
+      if (o == 0 || (o & owner_token::transient_bit)) continue;
+      lowest = std::min(lowest, slot.position.load(std::memory_order_acquire));  // SYNC POINT: receiver release
+    }
+  }
+  // Other senders' claims still being written: their frames' memory must not be reused
+  // either (under overwrite too, or a slow writer would tear a newer frame).
+  for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+    if (id == sender_id_) continue;
+    const sender_slot& slot = sender_at(id);
+    const std::uint64_t o = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    // Acquire: "no intent" means the claimer's writes into its frame are done; pairs with
+    // the release store of no_intent in commit and abandon_claim_of (SYNC POINT: intent).
+    const std::uint64_t claim = slot.intent_start.load(std::memory_order_acquire);
+    if (o == 0 || claim == no_intent) continue;
+    lowest = std::min(lowest, claim);
+  }
+  return lowest;
+}
+
+void endpoint::reclaim_from_dead(std::uint64_t below) noexcept {
+  if (gates_on_receivers()) {
+    for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
+      const receiver_slot& slot = receiver_at(i);
+      const std::uint64_t o = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+      if (o == 0 || (o & owner_token::transient_bit)) continue;
+      // Acquire: the position the owner released last (SYNC POINT: receiver release).
+      if (slot.position.load(std::memory_order_acquire) >= below) continue;
+      if (owner_dead(slot_lock_index::of_receiver(i), o)) evict_dead_receiver(i, o);
+    }
+  }
+  for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+    if (id == sender_id_) continue;
+    const sender_slot& slot = sender_at(id);
+    const std::uint64_t o = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+    // Acquire: as in lowest_in_use (SYNC POINT: intent).
+    const std::uint64_t claim = slot.intent_start.load(std::memory_order_acquire);
+    if (o == 0 || claim == no_intent || claim >= below) continue;
+    // A dead owner's claim, or a dead settler's (transient): settle it (again).
+    if (owner_dead(slot_lock_index::of_sender(id), o)) settle_dead_sender(id, o);
+  }
+}
+
+bool endpoint::has_space(std::uint64_t end, std::uint32_t need) noexcept {
+  if (end + need <= cached_min_ + layout_.units) return true;
+  cached_min_ = lowest_in_use();
+  return end + need <= cached_min_ + layout_.units;
+}
+
+void endpoint::help_record(std::uint64_t tail) noexcept {
+  const std::uint32_t c = tail_word::claimer(tail);
+  const std::uint64_t end = tail_word::end(tail);
+  if (c == 0 || c > options_.max_senders) return;
+  sender_slot& slot = sender_at(c);
+  // Acquire pairs with the claimer's release CAS of tail, which we have seen (SYNC POINT: intent).
+  const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
+  const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
+  if (start == no_intent || start + units != end || units == 0 ||
+      (start & (layout_.units - 1)) + units > layout_.units) {
+    return;  // that claim is recorded already (the claimer moved on)
+  }
+  frame_entry& entry = entry_at(start);
+  const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+  std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+  if (relation(stamp::tag(e), tag) == lap_relation::behind) {
+    // Release: the recorded claim is read by receivers with acquire (SYNC POINT: frame publish).
+    entry.stamp.compare_exchange_strong(e, stamp::pack(tag, frame_state::claimed, c, units),
+                                        std::memory_order_release, std::memory_order_relaxed);
+  }
+}
+
+bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode mode,
+                           std::uint64_t& start, std::error_code& ec) {
+  ring_control& ctl = control();
+  sender_slot& me = sender_at(sender_id_);
+  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, send_stall_at_);
+  for (;;) {
+    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
+    help_record(t);
+    const std::uint64_t end = tail_word::end(t);
+    const std::uint64_t index = end & (layout_.units - 1);
+    // A frame never wraps: claim the rest of the lap as padding first.
+    const bool pad = index + units > layout_.units;
+    const auto claim_units = pad ? static_cast<std::uint32_t>(layout_.units - index) : units;
+    const frame_state state = pad ? frame_state::padding : initial;
+
+    if (!has_space(end, claim_units)) {
+      // Under block: a receiver is a whole ring behind. Under overwrite (and block):
+      // another sender is still writing a frame a whole ring behind. Past stall_timeout,
+      // evict the dead among the peers that hold the ring (those behind the position the
+      // claim needs freed). Every transition that frees space notifies space_wait: a
+      // receiver moving on or leaving or evicted, a sender committing or abandoning its
+      // claim, a dead sender's claim settled.
+      auto check_stall = [&] {
+        reclaim_from_dead(end + claim_units - layout_.units);
+        cached_min_ = lowest_in_use();
+      };
+      auto space_now = [&] {
+        return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units);
+      };
+      switch (ladder.after_miss(true, check_stall, ctl.space_wait, ctl.futex, space_now)) {
+        case wait_ladder::verdict::retry: continue;
+        case wait_ladder::verdict::would_block:
+          return detail::fail(ec, errc::would_block, fmt::format("channel '{}': ring full", name()));
+        case wait_ladder::verdict::timed_out:
+          return detail::fail(ec, errc::timeout,
+                              fmt::format("channel '{}': no space for the message in time (a "
+                                          "receiver is a whole ring behind)",
+                                          name()));
+      }
+    }
+
+    // Relaxed: both are published by the release (acq_rel) CAS of tail below (SYNC POINT: intent).
+    me.intent_units.store(claim_units, std::memory_order_relaxed);
+    me.intent_start.store(end, std::memory_order_relaxed);
+    // seq_cst: ordered with connecting receivers' tail loads (see "Connecting receivers").
+    if (!ctl.tail.compare_exchange_strong(t, tail_word::pack(end + claim_units, sender_id_),
+                                          std::memory_order_seq_cst)) {
+      // Another sender claimed first. Withdraw the intent: while we wait for space, it
+      // must not look like a claim in progress to the others (see lowest_in_use).
+      me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: a retraction only
+      continue;
+    }
+    fault::at(fault::point::after_tail_cas);
+    if (!pad && !may_be_lapped()) {
+      // No need to record our own claim: while it is the latest, tail names us; once
+      // another sender claims after it, that sender records it first (the invariant).
+      // Publishing will overwrite the stamp directly. Saves a CAS per message.
+      send_stall_at_.reset();
+      start = end;
+      return true;
+    }
+    // Record the claim (a helper may have recorded it as claimed already).
+    frame_entry& entry = entry_at(end);
+    const std::uint32_t tag = stamp::tag_of_lap(end / layout_.units);
+    const std::uint64_t want = stamp::pack(tag, state, sender_id_, claim_units);
+    std::uint64_t e = entry.stamp.load(std::memory_order_relaxed);  // relaxed: CAS re-checks
+    while (e != want) {
+      const bool stale = relation(stamp::tag(e), tag) == lap_relation::behind;
+      const bool ours_claimed = e == stamp::pack(tag, frame_state::claimed, sender_id_, claim_units);
+      if (!stale && !ours_claimed) break;  // overwritten by a later lap (overwrite policy)
+      // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+      if (entry.stamp.compare_exchange_weak(e, want, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    if (pad) {
+      me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: recorded above
+      notify_parked(ctl.data_wait, ctl.futex);
+      continue;  // now claim the frame itself at the start of the next lap
+    }
+    send_stall_at_.reset();
+    start = end;
+    return true;
+  }
+}
+
+bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec) {
+  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
+  if (!check_open(true, false, ec)) return false;
+  if (length > max_message_) {
+    return detail::fail(ec, errc::message_too_large,
+                        fmt::format("channel '{}': message of {} B exceeds the maximum of {} B",
+                                    name(), length, max_message_));
+  }
+  if (claim_outstanding_) {
+    return detail::fail(ec, errc::loan_outstanding,
+                        fmt::format("channel '{}': this endpoint's previous loan is still "
+                                    "outstanding; commit or drop it before sending or loaning "
+                                    "again (one claim at a time per sender)",
+                                    name()));
+  }
+  const std::uint32_t units = units_for(length);
+  std::uint64_t start = 0;
+  if (!claim_units(units, frame_state::claimed, mode, start, ec)) return false;
+  claim_outstanding_ = true;
+  if (may_be_lapped()) {
+    // Orders our tail CAS before every write into the frame, so that a receiver that reads
+    // any of those writes and then (after an acquire fence) the tail sees the claim and
+    // knows its copy is torn (see intact()).
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  frame = {start, units, static_cast<std::uint32_t>(length), sender_id_, 0, data_at(start)};
+  return true;
+}
+
+void endpoint::commit(frame_ref& frame, std::size_t length) noexcept {
+  // A loan that outlived close(), or whose claim close() settled: nothing to publish.
+  // (close() clears claim_outstanding_; a never-opened endpoint has none; a frame of
+  // another endpoint or an empty one has another sender id.)
+  if (!claim_outstanding_ || frame.sender != sender_id_) {
+    frame = {};
+    return;
+  }
+  fault::at(fault::point::before_publish);
+  sender_slot& me = sender_at(sender_id_);
+  frame_entry& entry = entry_at(frame.position);
+  const std::uint32_t tag = stamp::tag_of_lap(frame.position / layout_.units);
+  // Relaxed: single writer (this slot's owner).
+  const std::uint32_t seq = me.next_seq.load(std::memory_order_relaxed);
+  // Relaxed: published by the stamp's release below.
+  entry.info.store(std::uint64_t{seq} << 32 | static_cast<std::uint32_t>(length),
+                   std::memory_order_relaxed);
+  // The number is used up before the stamp says "published" (the release below keeps this
+  // store before it): a sender killed after publishing must not leave its number to its
+  // successor in this slot, or a receiver that got this frame would take the successor's
+  // first frame for the next one it expects and count one loss too few. Killed between the
+  // two, the number goes unused: overwrite receivers count that unfinished send as lost.
+  // Relaxed: single writer; receivers read it only as a baseline at connect.
+  me.next_seq.store(seq + 1, std::memory_order_relaxed);
+  const std::uint64_t published = stamp::pack(tag, frame_state::published, sender_id_, frame.units);
+  if (!may_be_lapped()) {
+    entry.stamp.store(published, std::memory_order_release);  // SYNC POINT: frame publish
+  } else {
+    // Under overwrite the frame may have been lapped by now: never clobber a newer stamp.
+    std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, sender_id_, frame.units);
+    entry.stamp.compare_exchange_strong(claimed, published, std::memory_order_release,  // SYNC POINT: frame publish
+                                        std::memory_order_relaxed);
+  }
+  fault::at(fault::point::after_publish);
+  // Release: our payload stores happen before another sender that acquires "no intent"
+  // reuses this memory (SYNC POINT: intent). Relaxed would let them drift past it on Arm.
+  me.intent_start.store(no_intent, std::memory_order_release);
+  claim_outstanding_ = false;
+  frame = {};
+  notify_data_and_space();
+}
+
+void endpoint::abandon(frame_ref& frame) noexcept {
+  if (!frame) return;
+  // Only the frame this endpoint's outstanding claim is about: a loan that outlived close()
+  // (close settled it) or a stale frame_ref settles nothing.
+  if (base_ && claim_outstanding_ && frame.sender == sender_id_ &&
+      sender_at(sender_id_).intent_start.load(std::memory_order_relaxed) == frame.position) {  // relaxed: we wrote it
+    abandon_claim_of(sender_id_);
+    claim_outstanding_ = false;
+  }
+  frame = {};
+}
+
+void endpoint::notify_data_and_space() noexcept {
+  ring_control& ctl = control();
+  // One fence serves both cells: notify_parked's F2 (see coipc:wait), hoisted.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  notify_parked_fenced(ctl.data_wait, ctl.futex);
+  notify_parked_fenced(ctl.space_wait, ctl.futex);
+}
+
+bool endpoint::send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec) {
+  frame_ref frame;
+  if (!claim(payload.size(), mode, frame, ec)) return false;
+  if (!payload.empty()) std::memcpy(frame.data, payload.data(), payload.size());
+  commit(frame, payload.size());
+  return true;
+}
+
+void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
+  ring_control& ctl = control();
+  sender_slot& slot = sender_at(id);
+  // Acquire: the intent of a (dead) owner, published by its tail CAS (SYNC POINT: intent).
+  const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
+  const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
+  if (start == no_intent) return;
+  if (units != 0 && (start & (layout_.units - 1)) + units <= layout_.units) {
+    frame_entry& entry = entry_at(start);
+    const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+    const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
+    const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
+    std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+    for (;;) {
+      if (e == claimed) {
+        // Release: receivers acquire the stamp (SYNC POINT: frame publish).
+        if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
+                                              std::memory_order_relaxed)) {
+          break;
+        }
+        continue;
+      }
+      if (relation(stamp::tag(e), tag) != lap_relation::behind) break;  // published or gone
+      // Stale: the claim counts only if it is tail's latest, unrecorded claim.
+      std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
+      if (tail_word::end(t) != start + units || tail_word::claimer(t) != id) break;  // never made
+      if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+        break;
+      }
+    }
+  }
+  // By CAS on the intent we settled: nothing else may be cleared. Release: whatever the
+  // claimant wrote into the frame happens before a sender that acquires "no intent" reuses
+  // the memory (SYNC POINT: intent).
+  std::uint64_t expected = start;
+  slot.intent_start.compare_exchange_strong(expected, no_intent, std::memory_order_release,
+                                            std::memory_order_relaxed);
+  notify_data_and_space();
+}
+
+void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner) noexcept {
+  fault::at(fault::point::after_death_check);
+  sender_slot& slot = sender_at(id);
+  const std::uint32_t lock = slot_lock_index::of_sender(id);
+  // Our transient hold names us in the owner word, so we hold the slot's lock for as long
+  // as it does (the invariant in "Crashes"): should we die half way, the next checker sees
+  // the lock free and settles again. A lock we cannot take is a live process's: one taking
+  // the slot over (it settles the old claim itself) or settling it already.
+  std::error_code lock_ec;
+  if (take_slot_lock(lock, lock_ec) != lock_take::taken) return;
+  // Hold the slot (transient, in our name) while settling, by CAS on the very owner that
+  // was judged dead: a process that took the slot since keeps it, and settles the old
+  // claim itself (connect_sender). While we hold it nobody else writes its intent.
+  // acq_rel: acquire the dead owner's intent; release our hold (SYNC POINT: slot owner).
+  std::uint64_t expected = observed_owner;
+  if (!slot.owner.compare_exchange_strong(expected, token_ | owner_token::transient_bit,
+                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    release_slot_lock(lock);
+    return;
+  }
+  abandon_claim_of(id);
+  // Free the slot (release: the settled intent is published with it; SYNC POINT: slot owner),
+  // then drop its death signal, in that order (as in release_sender_slot).
+  slot.owner.store(0, std::memory_order_release);
+  release_slot_lock(lock);
+}
+
+endpoint::readiness endpoint::send_readiness(std::size_t length) const noexcept {
+  const std::uint32_t units = units_for(length);
+  const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_seq_cst));
+  const std::uint64_t index = end & (layout_.units - 1);
+  // With a wrap, the padding and the frame both need room.
+  const std::uint64_t need = index + units > layout_.units ? layout_.units - index + units : units;
+  // A full ring is "in progress": the peers may free space, or be dead (stall check).
+  return end + need <= lowest_in_use() + layout_.units ? readiness::ready : readiness::in_progress;
+}
+
+}  // namespace coipc::detail
