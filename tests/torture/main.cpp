@@ -4,11 +4,15 @@
 //
 // One binary: run plainly it is the supervisor; the supervisor starts every party by
 // exec'ing it again with --party.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "hostile.hpp"
 #include "party.hpp"
@@ -62,6 +66,12 @@ int usage_error(const std::string& what) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "--party") {
+    // A party dies with its supervisor: orphaned, it would run on (a sender blocked for
+    // ever, a receiver holding its slot) and keep the run's segments in use.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1) return 2;  // the supervisor was gone before that
+  }
   if (args.size() > 1 && args[0] == "--party" && torture::is_hostile_role(args[1])) {
     std::string error;
     const auto cfg = torture::parse_hostile_party(args, error);
