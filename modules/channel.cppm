@@ -256,7 +256,7 @@ class view {
   friend class basic_channel;
   view(detail::shared_endpoint ep, detail::frame_ref f) : ep_(std::move(ep)), frame_(f) {}
   void reset() noexcept {
-    if (frame_) ep_->release(frame_, known_intact_);
+    if (frame_) ep_->end_read(frame_, known_intact_);
     known_intact_ = false;
   }
   detail::shared_endpoint ep_;
@@ -480,7 +480,7 @@ class basic_channel {
   bool get(recv_type& out, detail::wait_mode mode, std::error_code& ec) {
     for (;;) {
       detail::frame_ref f;
-      if (!ep().acquire(mode, f, ec)) return false;
+      if (!ep().begin_read(mode, f, ec)) return false;
       if constexpr (is_bytes) {
         out.data.assign(f.data, f.data + f.length);
         out.sender = f.sender;
@@ -488,7 +488,7 @@ class basic_channel {
         if (f.length != sizeof(T)) return wrong_size(f, ec);
         std::memcpy(&out, f.data, sizeof(T));
       }
-      if (ep().release(f)) return true;
+      if (ep().end_read(f)) return true;
       // Overwritten while we copied it (overwrite policy): counted lost; take the next.
     }
   }
@@ -496,7 +496,7 @@ class basic_channel {
   std::size_t receive_into(std::span<std::byte> buffer, detail::wait_mode mode, std::error_code& ec) {
     for (;;) {
       detail::frame_ref f;
-      if (!ep().acquire(mode, f, ec)) return 0;
+      if (!ep().begin_read(mode, f, ec)) return 0;
       const std::size_t length = f.length;
       if (length > buffer.size()) {
         // Nothing consumed: the frame stays at this receiver's position.
@@ -506,14 +506,14 @@ class basic_channel {
         return 0;
       }
       if (length) std::memcpy(buffer.data(), f.data, length);
-      if (ep().release(f)) return length;
+      if (ep().end_read(f)) return length;
       // Overwritten while we copied it (overwrite policy): counted lost; take the next.
     }
   }
 
   coipc::view<T> view_with(detail::wait_mode mode, std::error_code& ec) {
     detail::frame_ref f;
-    if (!ep().acquire(mode, f, ec)) return {};
+    if (!ep().begin_read(mode, f, ec)) return {};
     // A typed view reads sizeof(T) bytes: a frame of another length (a corrupt or hostile
     // segment) would make *v read past the frame, or past the mapping.
     if (!is_bytes && f.length != sizeof(T)) return wrong_size(f, ec), coipc::view<T>{};
@@ -522,7 +522,7 @@ class basic_channel {
 
   bool wrong_size(detail::frame_ref& f, std::error_code& ec) {
     const std::uint32_t length = f.length;
-    ep().release(f);
+    ep().end_read(f);
     return detail::fail(ec, errc::corrupt_segment,
                         "channel '" + ep().name() + "': frame of " + std::to_string(length) +
                             " B where the payload type has " + std::to_string(sizeof(T)) + " B");

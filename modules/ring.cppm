@@ -322,15 +322,16 @@ class endpoint {
   void abandon(frame_ref& frame) noexcept;
   bool send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec);
 
-  // Receiving: acquire the next frame (waiting per `mode`), read it in place, release it.
-  bool acquire(wait_mode mode, frame_ref& frame, std::error_code& ec);
-  /// Under overwrite: whether the acquired frame is still intact (not yet overwritten).
+  // Receiving: begin_read finds the next frame (waiting per `mode`), the caller reads it
+  // in place, end_read moves past it.
+  bool begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec);
+  /// Under overwrite: whether the frame being read is still intact (not yet overwritten).
   bool intact(const frame_ref& frame) const noexcept;
-  /// Moves past the frame. Returns whether it was intact when released (always under
+  /// Moves past the frame. Returns whether it was intact when done with (always under
   /// block); under overwrite, an overwritten frame counts as lost.
   /// `known_intact`: the reader already found it intact (view::intact()), so it counts as
   /// received whatever happened to the frame since.
-  bool release(frame_ref& frame, bool known_intact = false) noexcept;
+  bool end_read(frame_ref& frame, bool known_intact = false) noexcept;
 
   // Readiness, for a waiter on another thread (coipc.asio): reads shared memory and state
   // that does not change while no receive (send) call runs on this endpoint.
@@ -422,7 +423,9 @@ class endpoint {
   // Sender internals.
   bool claim_units(std::uint32_t units, frame_state initial, wait_mode mode,
                    std::uint64_t& start, std::error_code& ec);
-  void help_record(std::uint64_t tail) noexcept;
+  /// Records the claim `tail` names in its frame's stamp if its claimer has not yet (the
+  /// invariant in "Claiming space": every sender helps before its own tail CAS).
+  void record_latest_claim(std::uint64_t tail) noexcept;
   bool has_space(std::uint64_t end, std::uint32_t need) noexcept;
   /// The lowest position still in use: the slowest receiver's (block policy) and the
   /// oldest claim another sender is still writing; tail.end when none. A query only.
@@ -448,10 +451,16 @@ class endpoint {
   void notify_data_and_space() noexcept;
 
   // Receiver internals.
-  enum class peek_result { ready, empty, in_progress, corrupt };
-  peek_result peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept;
+  enum class next_frame_result { ready, empty, in_progress, corrupt };
+  /// Finds the frame at this receiver's position, moving past padding, abandoned frames
+  /// and (overwrite) whatever was lapped. `in_progress_by`: the claimer holding us.
+  next_frame_result find_next_frame(frame_ref& frame, std::uint32_t& in_progress_by) noexcept;
+  /// Overwrite: moves to the oldest frame still in the ring.
   void skip_lapped() noexcept;
-  void handle_stall(std::uint32_t claimer) noexcept;
+  /// A claim at our position has stayed unpublished for stall_timeout: settles it if its
+  /// claimer is dead (a slow live one is waited for).
+  void settle_claim_if_dead(std::uint32_t claimer) noexcept;
+  /// Publishes our new position (and wakes the senders it may free, under block).
   void advance(std::uint64_t new_position) noexcept;
 
   segment segment_;

@@ -32,7 +32,7 @@ void endpoint::advance(std::uint64_t new_position) noexcept {
   }
 }
 
-endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
+endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
   ring_control& ctl = control();
   // Under overwrite, whether the frame at r may have been overwritten since we looked at
   // it: then what looked inconsistent was a lap in progress, not corruption. The fence
@@ -64,29 +64,29 @@ endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progres
                                 (length > std::uint64_t{units} * unit_bytes || length > max_message_);
         if (bad_units || bad_length) {
           if (lapped(r)) continue;
-          return peek_result::corrupt;
+          return next_frame_result::corrupt;
         }
         switch (state) {
           case frame_state::published:
             frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32),
                      data_at(r)};
-            return peek_result::ready;
+            return next_frame_result::ready;
           case frame_state::padding:
           case frame_state::abandoned:
             advance(r + units);
             continue;
           case frame_state::claimed:
             in_progress_by = stamp::sender(e);
-            return peek_result::in_progress;
+            return next_frame_result::in_progress;
         }
-        return peek_result::corrupt;
+        return next_frame_result::corrupt;
       }
       case lap_relation::ahead: {
         // A later lap's frame at r: lapped. Impossible under block (senders wait for us)
         // and impossible at or beyond the tail: there it is garbage.
         if (!may_be_lapped() ||
             r >= tail_word::end(ctl.tail.load(std::memory_order_acquire))) {
-          return peek_result::corrupt;
+          return next_frame_result::corrupt;
         }
         skip_lapped();
         continue;
@@ -95,9 +95,9 @@ endpoint::peek_result endpoint::peek(frame_ref& frame, std::uint32_t& in_progres
         const std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
         if (tail_word::end(t) > r) {
           in_progress_by = tail_word::claimer(t);  // claimed, not yet recorded
-          return peek_result::in_progress;
+          return next_frame_result::in_progress;
         }
-        return peek_result::empty;
+        return next_frame_result::empty;
       }
     }
   }
@@ -119,7 +119,7 @@ void endpoint::skip_lapped() noexcept {
   advance(next);
 }
 
-void endpoint::handle_stall(std::uint32_t claimer) noexcept {
+void endpoint::settle_claim_if_dead(std::uint32_t claimer) noexcept {
   if (claimer == 0 || claimer > options_.max_senders) return;
   const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
   // Free: whoever left or settled the slot settled its claim first.
@@ -138,29 +138,29 @@ bool endpoint::intact(const frame_ref& frame) const noexcept {
          frame.position + layout_.units;
 }
 
-bool endpoint::acquire(wait_mode mode, frame_ref& frame, std::error_code& ec) {
+bool endpoint::begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec) {
   if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(false, true, ec)) return false;
   ring_control& ctl = control();
   wait_ladder ladder(mode, options_.spin, options_.stall_timeout, recv_stall_at_);
   for (;;) {
     std::uint32_t by = 0;
-    switch (peek(frame, by)) {
-      case peek_result::ready:
+    switch (find_next_frame(frame, by)) {
+      case next_frame_result::ready:
         recv_stall_at_.reset();
         return true;
-      case peek_result::corrupt:
+      case next_frame_result::corrupt:
         return detail::fail(ec, errc::corrupt_segment,
                             fmt::format("channel '{}': corrupt frame at position {}", name(),
                                         read_position_));
-      case peek_result::empty:
+      case next_frame_result::empty:
         recv_stall_at_.reset();
         break;
-      case peek_result::in_progress: break;
+      case next_frame_result::in_progress: break;
     }
     // A claim in progress at our position holds us: past stall_timeout, check its claimer.
     switch (ladder.after_miss(
-        by != 0, [&] { handle_stall(by); }, ctl.data_wait, ctl.futex,
+        by != 0, [&] { settle_claim_if_dead(by); }, ctl.data_wait, ctl.futex,
         [&] { return receive_readiness() == readiness::ready; })) {
       case wait_ladder::verdict::retry: continue;
       case wait_ladder::verdict::would_block:
@@ -187,7 +187,7 @@ endpoint::readiness endpoint::receive_readiness() const noexcept {
   return end > r ? readiness::in_progress : readiness::waiting;
 }
 
-bool endpoint::release(frame_ref& frame, bool known_intact) noexcept {
+bool endpoint::end_read(frame_ref& frame, bool known_intact) noexcept {
   if (!frame || receiver_index_ < 0) return false;
   bool was_intact = true;
   if (may_be_lapped()) {

@@ -80,7 +80,7 @@ bool endpoint::has_space(std::uint64_t end, std::uint32_t need) noexcept {
   return end + need <= cached_min_ + layout_.units;
 }
 
-void endpoint::help_record(std::uint64_t tail) noexcept {
+void endpoint::record_latest_claim(std::uint64_t tail) noexcept {
   const std::uint32_t c = tail_word::claimer(tail);
   const std::uint64_t end = tail_word::end(tail);
   if (c == 0 || c > options_.max_senders) return;
@@ -109,7 +109,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
   wait_ladder ladder(mode, options_.spin, options_.stall_timeout, send_stall_at_);
   for (;;) {
     std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
-    help_record(t);
+    record_latest_claim(t);
     const std::uint64_t end = tail_word::end(t);
     const std::uint64_t index = end & (layout_.units - 1);
     // A frame never wraps: claim the rest of the lap as padding first.

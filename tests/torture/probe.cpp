@@ -72,8 +72,9 @@ class probe final : public channel_probe {
       const std::uint64_t o = slots[i].owner.load(std::memory_order_acquire);
       if (o == 0 || (o & cd::owner_token::transient_bit)) continue;
       const std::uint64_t position = slots[i].position.load(std::memory_order_acquire);
-      out.receivers.push_back({cd::owner_token::process(o).pid, position,
-                               published_between(body, layout, position, out.tail_end)});
+      std::string frames;
+      const bool waiting = published_between(body, layout, position, out.tail_end, frames);
+      out.receivers.push_back({cd::owner_token::process(o).pid, position, waiting, std::move(frames)});
     }
     return out;
   }
@@ -81,12 +82,19 @@ class probe final : public channel_probe {
   // Walks the frames from `from` to `to` by their stamps. A stamp of an older lap is the
   // latest claim, not yet recorded: it reaches the tail, so nothing is published after it.
   static bool published_between(std::span<std::byte> body, const coipc::detail::ring_layout& layout,
-                                std::uint64_t from, std::uint64_t to) {
+                                std::uint64_t from, std::uint64_t to, std::string& frames) {
     namespace cd = coipc::detail;
+    static constexpr const char* state_names[] = {"claimed", "published", "padding", "abandoned"};
     const auto* entries = reinterpret_cast<const cd::frame_entry*>(body.data() + layout.entries_offset);
     for (std::uint64_t p = from; p < to;) {
       const std::uint64_t e = entries[p & (layout.units - 1)].stamp.load(std::memory_order_acquire);
-      if (cd::stamp::tag(e) != cd::stamp::tag_of_lap(p / layout.units)) return false;
+      const bool this_lap = cd::stamp::tag(e) == cd::stamp::tag_of_lap(p / layout.units);
+      frames += " [" + std::to_string(p) + ": " +
+                (this_lap ? std::string(state_names[static_cast<unsigned>(cd::stamp::state(e))]) + " by " +
+                                std::to_string(cd::stamp::sender(e)) + ", " + std::to_string(cd::stamp::units(e)) +
+                                " units]"
+                          : std::string("an older lap's stamp: an unrecorded claim]"));
+      if (!this_lap) return false;
       if (cd::stamp::state(e) == cd::frame_state::published) return true;
       const std::uint32_t units = cd::stamp::units(e);
       if (units == 0) return true;  // not a frame: call it waiting, so that the check looks

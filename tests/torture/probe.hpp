@@ -36,6 +36,7 @@ class channel_probe {
       /// A published frame lies between its position and the tail (not just claims whose
       /// senders died before publishing: nothing wakes a reader for those, nor need it).
       bool message_waiting;
+      std::string frames;  ///< the frames from position to tail, for a failure report
     };
     std::vector<reader> receivers;
   };

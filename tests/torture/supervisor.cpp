@@ -512,9 +512,9 @@ void variant_run::check_drained() {
           if (reader.pid != static_cast<std::uint32_t>(p.pid)) continue;
           check(invariant::drained, !reader.message_waiting,
                 strf("%s is at position %llu with a message before the tail at %llu, %u ms after every "
-                     "sender paused",
+                     "sender paused; frames:%s",
                      who(p).c_str(), static_cast<ull>(reader.position), static_cast<ull>(r->tail_end),
-                     4 * stall_timeout_ms));
+                     4 * stall_timeout_ms, reader.frames.c_str()));
         }
       }
     }
