@@ -37,10 +37,12 @@
 // `tail` packs the end of the claimed region with the slot id of the latest claimer. A
 // sender claims [end, end + k) by CAS of tail from (end, c) to (end + k, me): the tail CAS
 // is the claim, and 64-bit positions make it ABA-free. Before the CAS it writes its intent
-// (start, k) into its slot; the CAS publishes it (SYNC POINT: intent). A claim is recorded
+// (start, k) into its slot; the CAS publishes it (SYNC POINT: claim). A claim is recorded
 // in its entry as stamp = claimed(lap, c, k) by the next sender to claim (below); under
 // the overwrite policy, and for padding, the claimant records it itself right after its
-// CAS (a lapping sender may race it there).
+// CAS (a lapping sender may race it there). Once the claim is published or settled, the
+// slot's intent goes back to "no intent" by a release store (SYNC POINT: intent): a sender
+// that acquires it may reuse the frame's memory.
 //
 // Invariant: when tail moves past a claim, that claim is already recorded. Every sender
 // helps before its own CAS: having read tail = (end, c), it reads c's intent and, if it
@@ -81,6 +83,9 @@
 //     stall_timeout checks the claimer; if it is dead it CASes the stamp to abandoned, and
 //     every receiver skips it. A process that takes over a dead sender's slot abandons the
 //     slot's outstanding claim (its intent) first.
+//   - A sender that died between publishing and waking the parked receivers leaves a
+//     message nobody announces: a parked receiver looks again every stall_timeout (the
+//     one cost of this bound while idle: a futex timeout per stall_timeout).
 //   - A restarted process simply opens the segment again and takes a free or dead slot.
 //
 // Telling dead from alive. /proc proves a death only sometimes: ESRCH, a zombie, another

@@ -64,7 +64,7 @@ bool endpoint::connect_sender(std::error_code& ec) {
       }
       // acq_rel: acquire the previous owner's intent, release our ownership, and with it
       // the lock taken before (SYNC POINT: slot owner).
-      if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel)) {
+      if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel, std::memory_order_relaxed)) {
         release_slot_lock(lock);
         --id;  // lost a race for this slot: look at it again
         continue;
@@ -123,7 +123,7 @@ bool endpoint::connect_receiver(std::error_code& ec) {
       }
       // acq_rel: release our hold, and with it the lock taken before (SYNC POINT: slot owner).
       if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::transient_bit,
-                                              std::memory_order_acq_rel)) {
+                                              std::memory_order_acq_rel, std::memory_order_relaxed)) {
         release_slot_lock(lock);
         continue;
       }
@@ -197,7 +197,7 @@ void endpoint::evict_dead_receiver(std::uint32_t index, std::uint64_t judged_own
   if (take_slot_lock(lock, lock_ec) != lock_take::taken) return;
   // acq_rel: release the freed slot to its next connector, as every owner change does
   // (SYNC POINT: slot owner).
-  if (slot.owner.compare_exchange_strong(judged_owner, 0, std::memory_order_acq_rel)) {
+  if (slot.owner.compare_exchange_strong(judged_owner, 0, std::memory_order_acq_rel, std::memory_order_relaxed)) {
     ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
     platform::park_wake(ctl.membership, INT32_MAX);
     // Senders parked for space behind it may go on now.
@@ -211,6 +211,9 @@ bool endpoint::wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_co
   if (!check_open(false, false, ec)) return false;
   ring_control& ctl = control();
   for (;;) {
+    // Acquire: pairs with the release bump of every join, leave and eviction (SYNC POINT:
+    // membership); read before the count, so that a change after it moves the word and
+    // the park below returns at once.
     std::uint32_t m = ctl.membership.load(std::memory_order_acquire);
     if (receiver_count() >= n) return true;
     auto left = mode.time_left();

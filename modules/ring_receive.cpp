@@ -84,6 +84,7 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
       case lap_relation::ahead: {
         // A later lap's frame at r: lapped. Impossible under block (senders wait for us)
         // and impossible at or beyond the tail: there it is garbage.
+        // Acquire (SYNC POINT: claim), though only the value matters.
         if (!may_be_lapped() ||
             r >= tail_word::end(ctl.tail.load(std::memory_order_acquire))) {
           return next_frame_result::corrupt;
@@ -92,6 +93,8 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
         continue;
       }
       case lap_relation::behind: {
+        // Acquire (SYNC POINT: claim), though only the value matters: whether a claim
+        // reaches past r, and whose.
         const std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
         if (tail_word::end(t) > r) {
           in_progress_by = tail_word::claimer(t);  // claimed, not yet recorded
@@ -105,11 +108,14 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
 
 void endpoint::skip_lapped() noexcept {
   ring_control& ctl = control();
+  // Acquire (SYNC POINT: claim): the stamps read below are of claims up to this tail.
   const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_acquire));
   std::uint64_t from = std::max(read_position_ + 1, end > layout_.units ? end - layout_.units + 1 : 0);
   std::uint64_t next = end;
   // The oldest frame start still in the ring: an entry stamped with its own lap.
   for (std::uint64_t u = from; u < end; ++u) {
+    // Acquire: a stamp written by a release (SYNC POINT: frame publish); find_next_frame
+    // reads the frame it finds again from its stamp.
     const std::uint64_t e = entry_at(u).stamp.load(std::memory_order_acquire);
     if (stamp::tag(e) == stamp::tag_of_lap(u / layout_.units) && stamp::units(e) != 0) {
       next = u;
@@ -142,7 +148,7 @@ bool endpoint::begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec)
   if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(false, true, ec)) return false;
   ring_control& ctl = control();
-  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, recv_stall_at_);
+  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, recv_stall_at_, options_.stall_timeout);
   for (;;) {
     std::uint32_t by = 0;
     switch (find_next_frame(frame, by)) {
@@ -183,6 +189,7 @@ endpoint::readiness endpoint::receive_readiness() const noexcept {
     case lap_relation::behind:
       break;
   }
+  // Acquire (SYNC POINT: claim), though only the value matters.
   const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_acquire));
   return end > r ? readiness::in_progress : readiness::waiting;
 }

@@ -25,6 +25,8 @@ namespace coipc::detail {
 
 std::uint64_t endpoint::lowest_in_use() const noexcept {
   ring_control& ctl = control();
+  // seq_cst: ordered with a connecting receiver's owner store and tail re-read (see
+  // "Connecting receivers"): a slot this scan misses starts at or after this tail.
   const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
   std::uint64_t lowest = end;  // nobody reading or writing: nothing holds the senders back
   if (gates_on_receivers()) {
@@ -85,7 +87,9 @@ void endpoint::record_latest_claim(std::uint64_t tail) noexcept {
   const std::uint64_t end = tail_word::end(tail);
   if (c == 0 || c > options_.max_senders) return;
   sender_slot& slot = sender_at(c);
-  // Acquire pairs with the claimer's release CAS of tail, which we have seen (SYNC POINT: intent).
+  // The claimer wrote its intent before its tail CAS, and we acquired that tail (SYNC
+  // POINT: claim): the intent is visible. Acquire as well: "no intent" means that claim
+  // is published or settled (SYNC POINT: intent).
   const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
   const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
   if (start == no_intent || start + units != end || units == 0 ||
@@ -94,6 +98,8 @@ void endpoint::record_latest_claim(std::uint64_t tail) noexcept {
   }
   frame_entry& entry = entry_at(start);
   const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+  // Acquire: a stamp of this lap was written by a release (SYNC POINT: frame publish); we
+  // only need its value (stale or not), the CAS below re-checks it.
   std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
   if (relation(stamp::tag(e), tag) == lap_relation::behind) {
     // Release: the recorded claim is read by receivers with acquire (SYNC POINT: frame publish).
@@ -106,9 +112,12 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
                            std::uint64_t& start, std::error_code& ec) {
   ring_control& ctl = control();
   sender_slot& me = sender_at(sender_id_);
-  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, send_stall_at_);
+  // A full ring always holds the sender back (the stall clock bounds every park).
+  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, send_stall_at_, std::nullopt);
   for (;;) {
-    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);  // SYNC POINT: intent
+    // Acquire: pairs with the tail CAS of the claimer it names, which published its intent
+    // (SYNC POINT: claim); record_latest_claim reads that intent.
+    std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
     record_latest_claim(t);
     const std::uint64_t end = tail_word::end(t);
     const std::uint64_t index = end & (layout_.units - 1);
@@ -129,6 +138,7 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
         cached_min_ = lowest_in_use();
       };
       auto space_now = [&] {
+        // seq_cst: as in lowest_in_use (the re-check after announcing a park).
         return has_space(tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units);
       };
       switch (ladder.after_miss(true, check_stall, ctl.space_wait, ctl.futex, space_now)) {
@@ -143,12 +153,13 @@ bool endpoint::claim_units(std::uint32_t units, frame_state initial, wait_mode m
       }
     }
 
-    // Relaxed: both are published by the release (acq_rel) CAS of tail below (SYNC POINT: intent).
+    // Relaxed: both are published by the tail CAS below, a release (SYNC POINT: claim).
     me.intent_units.store(claim_units, std::memory_order_relaxed);
     me.intent_start.store(end, std::memory_order_relaxed);
-    // seq_cst: ordered with connecting receivers' tail loads (see "Connecting receivers").
+    // seq_cst: a release that publishes our intent to the next claimer (SYNC POINT: claim),
+    // and ordered with connecting receivers' tail loads (see "Connecting receivers").
     if (!ctl.tail.compare_exchange_strong(t, tail_word::pack(end + claim_units, sender_id_),
-                                          std::memory_order_seq_cst)) {
+                                          std::memory_order_seq_cst, std::memory_order_relaxed)) {
       // Another sender claimed first. Withdraw the intent: while we wait for space, it
       // must not look like a claim in progress to the others (see lowest_in_use).
       me.intent_start.store(no_intent, std::memory_order_relaxed);  // relaxed: a retraction only
@@ -291,7 +302,10 @@ bool endpoint::send(std::span<const std::byte> payload, wait_mode mode, std::err
 void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
   ring_control& ctl = control();
   sender_slot& slot = sender_at(id);
-  // Acquire: the intent of a (dead) owner, published by its tail CAS (SYNC POINT: intent).
+  // The intent is our own, or a dead owner's: its stores happened before the kernel freed
+  // its slot lock, which we took before calling this (a syscall on both sides: the lock
+  // orders them; see "Crashes"). Acquire: "no intent" means the claim is settled (SYNC
+  // POINT: intent).
   const std::uint64_t start = slot.intent_start.load(std::memory_order_acquire);
   const std::uint32_t units = slot.intent_units.load(std::memory_order_relaxed);  // relaxed: same release
   if (start == no_intent) return;
@@ -300,6 +314,7 @@ void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
     const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
     const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
     const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
+    // Acquire: the value decides (published: leave it); the CASes below re-check it.
     std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
     for (;;) {
       if (e == claimed) {
@@ -311,7 +326,8 @@ void endpoint::abandon_claim_of(std::uint32_t id) noexcept {
         continue;
       }
       if (relation(stamp::tag(e), tag) != lap_relation::behind) break;  // published or gone
-      // Stale: the claim counts only if it is tail's latest, unrecorded claim.
+      // Stale: the claim counts only if it is tail's latest, unrecorded claim. Acquire (SYNC
+      // POINT: claim), though only the value matters here.
       std::uint64_t t = ctl.tail.load(std::memory_order_acquire);
       if (tail_word::end(t) != start + units || tail_word::claimer(t) != id) break;  // never made
       if (entry.stamp.compare_exchange_weak(e, abandoned, std::memory_order_release,
@@ -342,7 +358,8 @@ void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner
   // Hold the slot (transient, in our name) while settling, by CAS on the very owner that
   // was judged dead: a process that took the slot since keeps it, and settles the old
   // claim itself (connect_sender). While we hold it nobody else writes its intent.
-  // acq_rel: acquire the dead owner's intent; release our hold (SYNC POINT: slot owner).
+  // acq_rel: acquire the owner word's last release; release our hold (SYNC POINT: slot
+  // owner). The dead owner's intent is ordered by its slot lock (see abandon_claim_of).
   std::uint64_t expected = observed_owner;
   if (!slot.owner.compare_exchange_strong(expected, token_ | owner_token::transient_bit,
                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
@@ -358,6 +375,7 @@ void endpoint::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owner
 
 endpoint::readiness endpoint::send_readiness(std::size_t length) const noexcept {
   const std::uint32_t units = units_for(length);
+  // seq_cst: as in lowest_in_use.
   const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_seq_cst));
   const std::uint64_t index = end & (layout_.units - 1);
   // With a wrap, the padding and the frame both need room.

@@ -191,9 +191,17 @@ class wait_ladder {
  public:
   enum class verdict { retry, would_block, timed_out };
 
+  /// `idle_look_again`: the longest park when nothing holds the operation back (nullopt:
+  /// until woken). A receiver looks again every stall_timeout: a sender killed between
+  /// publishing and waking it leaves a message that nobody announces.
   inline wait_ladder(wait_mode mode, spin_policy spin, std::chrono::nanoseconds stall_timeout,
-                     std::optional<std::chrono::steady_clock::time_point>& stall_at) noexcept
-      : mode_(mode), backoff_(spin), stall_timeout_(stall_timeout), stall_at_(stall_at) {}
+                     std::optional<std::chrono::steady_clock::time_point>& stall_at,
+                     std::optional<std::chrono::nanoseconds> idle_look_again) noexcept
+      : mode_(mode),
+        backoff_(spin),
+        stall_timeout_(stall_timeout),
+        idle_look_again_(idle_look_again),
+        stall_at_(stall_at) {}
 
   /// After a miss. `held`: a peer holds the operation back (a claim in progress at our
   /// position, a full ring), so the stall clock runs; once it expires `check_stall()` runs
@@ -204,7 +212,7 @@ class wait_ladder {
   inline verdict after_miss(bool held, CheckStall&& check_stall, wait_cell& cell, futex_counters& counters,
                             Ready&& ready) noexcept {
     const auto now = std::chrono::steady_clock::now();
-    std::optional<std::chrono::nanoseconds> slice;
+    std::optional<std::chrono::nanoseconds> slice = idle_look_again_;
     if (held) {
       if (!stall_at_) {
         stall_at_ = now + stall_timeout_;
@@ -229,6 +237,7 @@ class wait_ladder {
   wait_mode mode_;
   spin_wait backoff_;
   std::chrono::nanoseconds stall_timeout_;
+  std::optional<std::chrono::nanoseconds> idle_look_again_;
   std::optional<std::chrono::steady_clock::time_point>& stall_at_;
   bool stall_checked_ = false;  // a stall check ran since the try/deadline tests last did
 };

@@ -8,6 +8,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -98,6 +99,39 @@ TEST_CASE("async recv behind a dead sender's claim completes within the stall bo
   REQUIRE(got.has_value());  // not the 3 s timer
   CHECK(*got == "after the dead claim");
   CHECK(took < 1s);  // stall_timeout is 50 ms
+}
+
+COIPC_CHILD(async_edges_dies_before_its_wake) {
+  // args: name. Once the waiter thread of a receiver is parked, publishes one message and
+  // dies before waking it.
+  coipc::channel<coipc::bytes> tx(args[0], coipc::role::sender, small_ring());
+  if (!tx.wait_for_receivers(1, 30s)) return 3;
+  const auto deadline = steady::now() + 30s;
+  while (tx.stats().futex_waits == 0) {
+    if (steady::now() > deadline) return 4;
+    std::this_thread::sleep_for(1ms);
+  }
+  hook_guard hook(+[](coipc::detail::fault::point p) {
+    if (p == coipc::detail::fault::point::after_publish) ::raise(SIGKILL);
+  });
+  tx.send("the last word");
+  return 1;  // not reached
+}
+
+TEST_CASE("async recv: a sender killed between publishing and its wake-up - the message still comes") {
+  std::string name = coipc_test::unique_name("asyncnowake");
+  coipc_test::cleanup c{name};
+  std::optional<std::string> got;
+  run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
+    coipc::async_channel<coipc::bytes> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
+    auto sender = coipc_test::spawn("async_edges_dies_before_its_wake", {name});
+    asio::steady_timer timer(io, 10s);  // the child's start, then a few stall timeouts
+    auto r = co_await (rx.recv() || timer.async_wait(asio::use_awaitable));
+    sender.wait();
+    if (r.index() == 0) got = std::string(std::get<0>(r).text());
+  });
+  REQUIRE(got.has_value());  // not the 10 s timer
+  CHECK(*got == "the last word");
 }
 
 TEST_CASE("async send behind a dead receiver completes within the stall bound") {

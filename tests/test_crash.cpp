@@ -239,6 +239,43 @@ TEST_CASE("overwrite: a sender killed after publishing - its successor's losses 
   CHECK(received + rx.lost() == sent);
 }
 
+// ---- a sender killed between publishing and its wake-up ------------------------------------
+
+// Found by coipc-torture's drained check: the message is published, but the sender dies
+// before it wakes the parked receivers. Nobody else announces it; a parked receiver looks
+// again within stall_timeout, as it does for every other trace a dead peer leaves.
+
+COIPC_CHILD(sender_dying_before_its_wake) {
+  // args: name. Once a receiver is parked, publishes one message and dies before waking it.
+  coipc::channel<coipc::bytes> tx(args.at(0), coipc::role::sender, small_ring(4));
+  if (!tx.wait_for_receivers(1, 30s)) return 3;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (tx.stats().futex_waits == 0) {  // the receiver has announced itself and parks
+    if (std::chrono::steady_clock::now() > deadline) return 4;
+    std::this_thread::sleep_for(1ms);
+  }
+  coipc_test::hook_guard hook(&die_after_publish);
+  tx.send("the last word");
+  return 1;  // not reached
+}
+
+TEST_CASE("a sender killed between publishing and its wake-up: the parked receiver gets the message") {
+  const std::string name = coipc_test::unique_name("nowake");
+  coipc_test::cleanup c{name};
+  coipc::channel<coipc::bytes> rx(name, coipc::role::receiver, small_ring(4));
+  auto sender = coipc_test::spawn("sender_dying_before_its_wake", {name});
+  std::error_code ec;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto m = rx.recv_for(10s, ec);  // parks: nothing has been sent yet
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(sender.wait(30s) == 128 + SIGKILL);
+  REQUIRE(m.has_value());
+  CHECK(m->text() == "the last word");
+  // The child's start, then a few stall timeouts; not the 10 s deadline (where the call
+  // looks once more before it gives up, and finds the message).
+  CHECK(took < 4s);
+}
+
 // ---- chaos: senders killed at random instants, restarted, re-attaching ---------------------
 
 COIPC_CHILD(chaos_sender) {

@@ -150,6 +150,8 @@ class async_op {
     return {&ep_.membership_word(), nullptr, nullptr};
   }
   std::chrono::nanoseconds stall_timeout() const noexcept { return ep_.stall_timeout(); }
+  /// A receive: parked with nothing to read, it looks again every stall_timeout anyway.
+  bool looks_again_when_idle() const noexcept { return dir_ == direction::receive; }
   const endpoint* channel() const noexcept { return &ep_; }
   const void* context() const noexcept { return context_; }
   /// Whether its channel was closed (then the waiter must not keep it).

@@ -186,9 +186,16 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
         }
         break;
       }
-      case endpoint::readiness::waiting:
+      case endpoint::readiness::waiting: {
         op->in_progress_since.reset();
+        // A receive looks again every stall_timeout: a sender killed between publishing
+        // and its wake-up leaves a message that nobody announces.
+        if (op->looks_again_when_idle()) {
+          const auto look_at = now + op->stall_timeout();
+          if (!r.next_stall_check || look_at < *r.next_stall_check) r.next_stall_check = look_at;
+        }
         break;
+      }
     }
     if (hand_back) {
       ops.erase(ops.begin() + static_cast<std::ptrdiff_t>(i));  // keeps registration order
