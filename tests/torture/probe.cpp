@@ -74,7 +74,12 @@ class probe final : public channel_probe {
       const std::uint64_t position = slots[i].position.load(std::memory_order_acquire);
       std::string frames;
       const bool waiting = published_between(body, layout, position, out.tail_end, frames);
-      out.receivers.push_back({cd::owner_token::process(o).pid, position, waiting, std::move(frames)});
+      const auto* entries = reinterpret_cast<const cd::frame_entry*>(body.data() + layout.entries_offset);
+      const std::uint64_t e = entries[position & (layout.units - 1)].stamp.load(std::memory_order_acquire);
+      const bool at_position = position < out.tail_end &&
+                               cd::stamp::tag(e) == cd::stamp::tag_of_lap(position / layout.units) &&
+                               cd::stamp::state(e) == cd::frame_state::published;
+      out.receivers.push_back({cd::owner_token::process(o).pid, position, waiting, at_position, std::move(frames)});
     }
     return out;
   }

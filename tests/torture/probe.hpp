@@ -36,6 +36,8 @@ class channel_probe {
       /// A published frame lies between its position and the tail (not just claims whose
       /// senders died before publishing: nothing wakes a reader for those, nor need it).
       bool message_waiting;
+      /// The frame at its very position is published (nothing holds the reader back).
+      bool message_at_position;
       std::string frames;  ///< the frames from position to tail, for a failure report
     };
     std::vector<reader> receivers;

@@ -153,6 +153,7 @@ class variant_run {
   std::unique_ptr<channel_probe> probe_;
   bool probe_sender_ = false;
   std::uint64_t pause_end_ns_ = 0;  ///< when the last drained check let the senders go on
+  std::uint64_t last_sender_death_ns_ = 0;
   std::vector<party> parties_;
   party_role provoke_ = party_role::none;  ///< the role the next random kill picks, if any
   bool claim_death_wanted_ = false;        ///< arm the next sender to die holding a claim
@@ -290,6 +291,7 @@ bool variant_run::spawn(party& p, bool may_arm) {
 
 void variant_run::on_death(party& p, int status) {
   p.alive = false;
+  if (p.role == party_role::sender) last_sender_death_ns_ = monotonic_ns();
   party_record* rec = rep_.record(p.incarnation);
   rec->end_ns.store(monotonic_ns(), std::memory_order_relaxed);
   const std::uint32_t fired = rec->fired_point.load(std::memory_order_acquire);
@@ -498,7 +500,29 @@ void variant_run::check_drained() {
     ::usleep(1000);
   }
   if (paused) {
-    ::usleep(4 * stall_timeout_ms * 1000);
+    // First, half a stall timeout in: the last words were announced, so a receiver with a
+    // message at its very position has lost a wake-up. (Later, it would have found the
+    // message anyway: a parked receiver looks again every stall timeout.) Unless a sender
+    // died less than a stall timeout ago: its last message may be announced by nobody.
+    ::usleep(stall_timeout_ms / 2 * 1000);
+    reap();
+    if (monotonic_ns() - last_sender_death_ns_ > stall_timeout_ms * 1000000ull) {
+      std::string error;
+      if (const auto r = probe_->read_positions(error)) {
+        for (const party& p : parties_) {
+          if (!p.alive || p.role != party_role::receiver) continue;
+          const party_record* rec = rep_.record(p.incarnation);
+          if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
+          for (const auto& reader : r->receivers) {
+            if (reader.pid != static_cast<std::uint32_t>(p.pid)) continue;
+            check(invariant::drained, !reader.message_at_position,
+                  strf("%s has a message at its position %llu %u ms after the senders paused: a lost wake-up",
+                       who(p).c_str(), static_cast<ull>(reader.position), stall_timeout_ms / 2));
+          }
+        }
+      }
+    }
+    ::usleep((4 * stall_timeout_ms - stall_timeout_ms / 2) * 1000);
     reap();
     std::string error;
     const auto r = probe_->read_positions(error);
