@@ -6,8 +6,8 @@
 #
 #   bench/charts.sh RESULTS.json [OUT_DIR]      (OUT_DIR defaults to RESULTS.json's folder)
 #
-# Needs bash, awk and gnuplot (Debian: gnuplot-nox). The JSON is flat, one object per
-# line, as coipc-bench writes it, so awk reads it without a JSON tool.
+# Needs bash, jq and gnuplot (Debian: jq, gnuplot-nox). A figure that is null in the JSON
+# (not measured) is a missing point, "?" to gnuplot, never 0: a log scale has no 0.
 set -euo pipefail
 
 die() { echo "charts.sh: $*" >&2; exit 2; }
@@ -15,72 +15,41 @@ die() { echo "charts.sh: $*" >&2; exit 2; }
 json=$1
 [ -r "$json" ] || die "cannot read $json"
 out=${2:-$(dirname "$json")}
+command -v jq >/dev/null || die "jq not found (Debian: apt-get install jq)"
 command -v gnuplot >/dev/null || die "gnuplot not found (Debian: apt-get install gnuplot-nox)"
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Flat JSON line -> F[key] = value (strings unquoted, null kept as "null").
-read -r -d '' parse <<'AWK' || true
-function parse(line,    rest, k, v, i, c) {
-  delete F
-  rest = line
-  while (match(rest, /"[A-Za-z0-9_]+": */)) {
-    k = substr(rest, RSTART + 1, RLENGTH - 1)
-    sub(/": *$/, "", k)
-    rest = substr(rest, RSTART + RLENGTH)
-    if (substr(rest, 1, 1) == "\"") {
-      v = ""
-      for (i = 2; i <= length(rest); i++) {
-        c = substr(rest, i, 1)
-        if (c == "\\") { v = v substr(rest, i + 1, 1); i++; continue }
-        if (c == "\"") break
-        v = v c
-      }
-      rest = substr(rest, i + 1)
-    } else {
-      match(rest, /^[^,}]*/)
-      v = substr(rest, 1, RLENGTH)
-      rest = substr(rest, RLENGTH + 1)
-    }
-    F[k] = v
-  }
-}
-function size_label(a, b) {
-  if (a == b) {
-    if (a % 1048576 == 0) return (a / 1048576) "MiB"
-    if (a % 1024 == 0) return (a / 1024) "KiB"
-    return a "B"
-  }
-  return a "-" b "B"
-}
-function num(v) { return (v == "null" || v == "") ? "?" : v }
-AWK
+# The results that ran to the end (the memory scenario's line has no pattern), and how
+# their cells are written.
+read -r -d '' common <<'JQ' || true
+def ok: select(.status == "ok" and .pattern != null);
+def size_label:
+  if .size_min != .size_max then "\(.size_min)-\(.size_max)B"
+  elif .size_min % 1048576 == 0 then "\(.size_min / 1048576)MiB"
+  elif .size_min % 1024 == 0 then "\(.size_min / 1024)KiB"
+  else "\(.size_min)B" end;
+def cell: if . == null then "?" else tostring end;
+def first_seen: reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end);
+JQ
 
 # Throughput: rows = scenarios, columns = systems, in order of first appearance.
-awk "$parse"'
-  { parse($0) }
-  F["pattern"] == "pingpong" || F["status"] != "ok" { next }
-  {
-    s = F["pattern"] " " F["senders"] "->" F["receivers"] " " size_label(F["size_min"], F["size_max"]) " " F["mode"]
-    if (!(s in seen_s)) { seen_s[s] = 1; rows[++nr] = s }
-    if (!(F["system"] in seen_y)) { seen_y[F["system"]] = 1; cols[++nc] = F["system"] }
-    v[s, F["system"]] = num(F["us_per_datum"])
-  }
-  END {
-    if (nr == 0) exit
-    line = "scenario"; for (j = 1; j <= nc; j++) line = line "\t" cols[j]; print line
-    for (i = 1; i <= nr; i++) {
-      line = rows[i]
-      for (j = 1; j <= nc; j++) line = line "\t" (((rows[i], cols[j]) in v) ? v[rows[i], cols[j]] : "?")
-      print line
-    }
-  }' "$json" > "$tmp/throughput.tsv"
+jq -rs "$common"'
+  [.[] | ok | select(.pattern != "pingpong")
+   | {row: "\(.pattern) \(.senders)->\(.receivers) \(size_label) \(.mode)", system, us: .us_per_datum}]
+  | select(length > 0)
+  | (map(.row) | first_seen) as $rows
+  | (map(.system) | first_seen) as $systems
+  | (reduce .[] as $r ({}; .[$r.row][$r.system] = $r.us)) as $us
+  | (["scenario"] + $systems | join("\t")),
+    ($rows[] as $row | [$row] + [$systems[] as $s | $us[$row][$s] | cell] | join("\t"))
+' "$json" > "$tmp/throughput.tsv"
 
 plot_histogram() {  # data.tsv output.svg title ylabel
   local data=$1 svg=$2 title=$3 ylabel=$4
   local ncols nrows width
-  ncols=$(head -1 "$data" | awk -F'\t' '{ print NF }')
+  ncols=$(head -1 "$data" | tr '\t' '\n' | wc -l)
   nrows=$(($(wc -l < "$data") - 1))
   width=$((300 + nrows * (ncols - 1) * 14))
   [ "$width" -lt 800 ] && width=800
@@ -114,23 +83,17 @@ if [ -s "$tmp/throughput.tsv" ]; then
 fi
 
 # Latency: one chart per pingpong scenario; rows = systems, columns = percentiles (us).
-awk "$parse"'
-  { parse($0) }
-  F["pattern"] != "pingpong" || F["status"] != "ok" { next }
-  {
-    key = size_label(F["size_min"], F["size_max"]) "-" F["mode"] "-" F["wait"]
-    if (!(key in seen)) { seen[key] = 1; keys[++nk] = key }
-    n[key]++
-    row[key, n[key]] = F["system"] "\t" num(F["p50_ns"] / 1000) "\t" num(F["p99_ns"] / 1000) "\t" num(F["p999_ns"] / 1000)
-  }
-  END {
-    for (i = 1; i <= nk; i++) {
-      k = keys[i]; f = dir "/latency-" k ".tsv"
-      print "system\tp50\tp99\tp99.9" > f
-      for (j = 1; j <= n[k]; j++) print row[k, j] > f
-      close(f)
-    }
-  }' dir="$tmp" "$json"
+jq -r "$common"'
+  ok | select(.pattern == "pingpong")
+  | def us: if . == null then null else . / 1000 end;
+    ["\(size_label)-\(.mode)-\(.wait)", .system, (.p50_ns | us | cell), (.p99_ns | us | cell),
+     (.p999_ns | us | cell)]
+  | join("\t")
+' "$json" | while IFS=$'\t' read -r key row; do
+  data="$tmp/latency-$key.tsv"
+  [ -e "$data" ] || printf 'system\tp50\tp99\tp99.9\n' > "$data"
+  printf '%s\n' "$row" >> "$data"
+done
 
 for data in "$tmp"/latency-*.tsv; do
   [ -e "$data" ] || continue

@@ -39,7 +39,6 @@ void shared_state::reset() noexcept {
   failed.store(0);
   runner_cpu_s = 0;
   runner_vcsw = 0;
-  note[0] = 0;
   for (auto& s : slots) {
     s.progress.store(0);
     s.first_send_ns = s.last_recv_ns = 0;

@@ -47,7 +47,6 @@ struct shared_state {
   std::atomic<std::uint32_t> failed;  ///< some party failed; the runner gives up
   double runner_cpu_s;                ///< thread mode: the runner's CPU time, start to done
   std::uint64_t runner_vcsw;
-  char note[240];                     ///< a system's remark about this case, e.g. a depth
   party_slot slots[max_parties];
 
   /// A fresh page for a case, from shared anonymous memory (throws on failure).

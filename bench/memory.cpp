@@ -102,17 +102,17 @@ memory_report run_memory(const options& o) {
     r.rss_shmem_kib = proc_status_kib("RssShmem");
     r.max_rss_kib = proc_status_kib("VmHWM");
     if (r.errors) {
-      r.status = "failed";
+      r.status = run_status::failed;
       r.error = fmt::format("{} bad messages", r.errors);
     }
   } catch (const std::exception& e) {
-    r.status = "failed";
+    r.status = run_status::failed;
     r.error = fmt::format("{} channel {} of {}: {}", doing, at + 1, r.channels, e.what());
   }
   channels.clear();
   r.not_removed = segments.remove();
-  if (r.not_removed && r.status == "ok") {
-    r.status = "failed";
+  if (r.not_removed && r.status == run_status::ok) {
+    r.status = run_status::failed;
     r.error = fmt::format("{} segments could not be removed", r.not_removed);
   }
   return r;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "options.hpp"
+#include "status.hpp"
 
 namespace bench {
 
@@ -30,7 +31,7 @@ struct memory_report {
   std::string prefix;                  ///< the segments' names: <prefix>0 .. <prefix>N-1
   std::uint32_t not_removed = 0;       ///< segments remove_segment failed to remove
   std::uint64_t errors = 0;            ///< messages that failed the check
-  std::string status = "ok";           ///< ok, failed
+  run_status status = run_status::ok;  ///< ok or failed
   std::string error;
 
   double shm_mib() const { return static_cast<double>(segments_bytes) / (1 << 20); }

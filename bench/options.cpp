@@ -1,10 +1,15 @@
 #include "options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <charconv>
+#include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 #include "harness.hpp"
 #include "payload.hpp"
@@ -13,170 +18,212 @@
 namespace bench {
 namespace {
 
-std::optional<std::uint64_t> parse_uint(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+constexpr std::uint64_t max_size = 1u << 30;  ///< the largest --size, 1 GiB
+
+/// Whole numbers in decimal digits, as the command line has always read them: CLI11's own
+/// conversion (strtoull, base 0) would take 0x10, and read 010 as eight, so leading zeros
+/// go here.
+const CLI::Validator decimal(
+    [](std::string& s) {
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+        return fmt::format("'{}' is not a whole number", s);
+      s.erase(0, std::min(s.find_first_not_of('0'), s.size() - 1));
+      return std::string();
+    },
+    "");
+
+/// "route|channel|pingpong": an enum's names (spec.hpp) for the help and the errors.
+template <class E, std::size_t N>
+std::string choices(const std::pair<std::string_view, E> (&names)[N]) {
+  std::vector<std::string_view> words;
+  for (const auto& [name, value] : names) words.push_back(name);
+  return fmt::format("{}", fmt::join(words, "|"));
 }
 
-template <class E>
-std::optional<E> pick(std::string_view s, std::initializer_list<std::pair<std::string_view, E>> choices) {
-  for (auto& [name, value] : choices)
-    if (s == name) return value;
-  return std::nullopt;
+/// Turns one of an enum's names into the number CLI11 stores in the enum; nothing else is
+/// taken (CLI11's CheckedTransformer would take the numbers too).
+template <class E, std::size_t N>
+CLI::Validator one_of(const std::pair<std::string_view, E> (&names)[N]) {
+  return CLI::Validator(
+      [&names](std::string& s) {
+        for (const auto& [name, value] : names)
+          if (s == name) {
+            s = std::to_string(static_cast<std::underlying_type_t<E>>(value));
+            return std::string();
+          }
+        return fmt::format("'{}' is not one of {}", s, choices(names));
+      },
+      "");
 }
+
+/// One end of --size: a decimal number and an optional unit, CLI11's size units counted in
+/// 1024s (K, k, KB, KiB, M, MB, MiB, ...); nullopt when malformed.
+std::optional<std::uint64_t> bytes(const std::string& text) {
+  const std::size_t unit = std::min(text.find_first_not_of("0123456789"), text.size());
+  std::string value = text.substr(0, unit);
+  if (!decimal(value).empty() ||
+      !std::all_of(text.begin() + static_cast<std::ptrdiff_t>(unit), text.end(),
+                   [](unsigned char c) { return std::isalpha(c); }))
+    return std::nullopt;
+  value += text.substr(unit);
+  try {
+    if (!CLI::AsSizeValue(false)(value).empty()) return std::nullopt;  // now in bytes, in digits
+  } catch (const CLI::ValidationError&) {  // an unknown unit, or too large
+    return std::nullopt;
+  }
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+  return n;
+}
+
+/// --size A or A-B, each from min_message_size to 1 GiB, A <= B.
+std::pair<std::uint32_t, std::uint32_t> size_range(const std::string& value) {
+  const std::size_t dash = value.find('-');
+  const auto a = bytes(value.substr(0, dash));
+  const auto b = dash == std::string::npos ? a : bytes(value.substr(dash + 1));
+  if (!a || !b || *a < min_message_size || *b < *a || *b > max_size)
+    throw CLI::ValidationError(
+        "--size", fmt::format("'{}' is not A or A-B, from {} B to 1 GiB, A <= B", value, min_message_size));
+  return {static_cast<std::uint32_t>(*a), static_cast<std::uint32_t>(*b)};
+}
+
+/// The options, bound to `o`. What no one option can check (which options go together) is
+/// left to parse_options.
+struct command_line {
+  CLI::App app{"", "coipc-bench"};
+  /// The options that shape the matrix's cases: none applies to --memory-channels.
+  std::vector<const CLI::Option*> matrix;
+
+  explicit command_line(options& o) {
+    app.get_formatter()->label("Usage", "usage");
+    app.get_formatter()->column_width(37);
+    // An option given twice takes its last value, as it always has.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    // --help is a plain flag, not CLI11's help flag (which ends the parse but lets some
+    // errors through first): an error anywhere on the line wins, as it always has.
+    app.set_help_flag();
+    app.add_flag("-h,--help", o.help, "this text")->disable_flag_override();
+
+    const auto case_option = [&](CLI::Option* opt) {
+      matrix.push_back(opt);
+      return opt;
+    };
+    case_option(app.add_option("--pattern", o.pattern, "scenario (default: the whole matrix)"))
+        ->transform(one_of(pattern_names))
+        ->option_text(choices(pattern_names));
+    case_option(
+        app.add_option("--senders", o.senders, fmt::format("senders (channel; route has 1), 1-{}", max_endpoints)))
+        ->transform(decimal)
+        ->check(CLI::Range(1u, max_endpoints))
+        ->option_text("N");
+    case_option(app.add_option("--receivers", o.receivers, fmt::format("receivers, 1-{}", max_endpoints)))
+        ->transform(decimal)
+        ->check(CLI::Range(1u, max_endpoints))
+        ->option_text("M");
+    app.add_option("--messages", o.messages,
+                   "messages per sender, or round trips (default 100000;\n"
+                   "pingpong 20000; large sizes fewer, see below)")
+        ->transform(decimal)
+        ->check(CLI::Range(std::uint64_t{1}, seq_mask))
+        ->option_text("K");
+    app.add_option_function<std::string>(
+           "--size", [&o](const std::string& v) { o.size = size_range(v); },
+           fmt::format("message size in bytes, fixed or uniformly random in\n"
+                       "[A, B]; K and M suffixes (min {} B, max 1 GiB)",
+                       min_message_size))
+        ->option_text("A | A-B");
+    case_option(app.add_option("--mode", o.mode, "each party its own process (fork) or thread"))
+        ->transform(one_of(mode_names))
+        ->option_text(choices(mode_names));
+    case_option(app.add_option("--wait", o.wait, "pingpong receivers: busy-poll or block (default both)"))
+        ->transform(one_of(wait_names))
+        ->option_text(choices(wait_names));
+    // A function, not the variable: CLI11 2.1 cannot bind a plain enum (it cannot write its
+    // default as text); the optional ones above it can.
+    case_option(app.add_option_function<api_kind>(
+                    "--api", [&o](api_kind a) { o.api = a; }, "coipc's API (coroutine: co_await via coipc.asio)"))
+        ->transform(one_of(api_names))
+        ->option_text(choices(api_names));
+    case_option(app.add_option_function<std::string>(
+                    "--system",
+                    [&o](const std::string& v) {
+                      auto sel = select_systems(v);
+                      if (!sel.error.empty()) throw CLI::ValidationError(sel.error);
+                      o.systems = std::move(sel.names);
+                      o.all_systems = sel.all;
+                    },
+                    system_help()))
+        ->option_text("S[,S...]");
+    app.add_option("--json", o.json_path, "also write one JSON object per result per line")
+        ->check(CLI::Validator([](std::string& s) { return s.empty() ? std::string("needs a file name") : ""; }, ""))
+        ->option_text("FILE");
+    case_option(app.add_flag("--quick", o.quick, "fewer messages: the default matrix in seconds"))
+        ->disable_flag_override();
+    case_option(app.add_option("--repeat", o.repeat, "run each case R times; report the median and spread"))
+        ->transform(decimal)
+        ->check(CLI::Range(1u, 1000u))
+        ->option_text("R");
+    case_option(app.add_option("--timeout", o.timeout_s, "seconds a case may take before it is killed"))
+        ->transform(decimal)
+        ->check(CLI::Range(1.0, 86400.0))
+        ->option_text("S");
+    // The count may be left out: then it is the default (and a following option is not
+    // taken for it).
+    app.add_option("--memory-channels", o.memory_channels,
+                   fmt::format("instead of the matrix: what N (default {}) default\n"
+                               "channel<bytes> cost in one process, each carrying\n"
+                               "--messages (default {}) of a fixed --size (default {} B)",
+                               default_memory_channels, default_memory_messages, default_memory_size))
+        ->expected(0, 1)
+        ->default_str(std::to_string(default_memory_channels))
+        ->transform(decimal)
+        ->check(CLI::Range(1u, max_memory_channels))
+        ->option_text("[N]");
+    app.footer(
+        "Without --pattern/--senders/--receivers/--size/--mode each of those takes its default\n"
+        "matrix: route 1->1 and 1->M, channel N->1 and N->M (N, M default 2), pingpong; sizes\n"
+        "9-256 B everywhere and 8 B, 4 KiB, 64 KiB, 1 MiB for route 1->1; process mode, plus\n"
+        "thread mode at 9-256 B. Unless --messages is given, a sender sends at most 1 GiB\n"
+        "(quick: 16 MiB).");
+  }
+
+  /// Every known system, so that the text is the same for every build; the ones this build
+  /// lacks are named after them.
+  static std::string system_help() {
+    std::vector<std::string> names;
+    for (const auto& s : known_systems()) names.push_back(s.name);
+    const auto missing = missing_system_names();
+    return fmt::format("{}, or all\n(default coipc){}", fmt::join(names, " "),
+                       missing.empty() ? "" : fmt::format("; not built here: {}", fmt::join(missing, " ")));
+  }
+};
 
 }  // namespace
 
-std::optional<std::uint64_t> parse_bytes(std::string_view s) {
-  std::size_t digits = 0;
-  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
-  auto n = parse_uint(s.substr(0, digits));
-  if (!n) return std::nullopt;
-  const std::string_view unit = s.substr(digits);
-  std::uint64_t mult = 1;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "K" || unit == "k" || unit == "KiB" || unit == "KB") mult = 1024;
-  else if (unit == "M" || unit == "MiB" || unit == "MB") mult = 1u << 20;
-  else return std::nullopt;
-  if (*n > (std::uint64_t{1} << 40) / mult) return std::nullopt;
-  return *n * mult;
-}
-
-std::string usage(std::string_view program) {
-  // Every known system, so the text is the same for every build; the ones this build
-  // lacks are named after it.
-  std::vector<std::string> names;
-  for (const auto& s : known_systems()) names.push_back(s.name);
-  const auto missing = missing_system_names();
-  const std::string not_built = missing.empty() ? "" : fmt::format("; not built here: {}", fmt::join(missing, " "));
-  return fmt::format(
-      "usage: {} [options]\n"
-      "  --pattern route|channel|pingpong   scenario (default: the whole matrix)\n"
-      "  --senders N                        senders (channel; route has 1), 1-{}\n"
-      "  --receivers M                      receivers, 1-{}\n"
-      "  --messages K                       messages per sender, or round trips (default 100000;\n"
-      "                                     pingpong 20000; large sizes fewer, see below)\n"
-      "  --size A | A-B                     message size in bytes, fixed or uniformly random in\n"
-      "                                     [A, B]; K and M suffixes (min {} B, max 1 GiB)\n"
-      "  --mode process|thread              each party its own process (fork) or thread\n"
-      "  --wait spin|park                   pingpong receivers: busy-poll or block (default both)\n"
-      "  --api blocking|coroutine           coipc's API (coroutine: co_await via coipc.asio)\n"
-      "  --system S[,S...]                  {}, or all\n"
-      "                                     (default coipc){}\n"
-      "  --json FILE                        also write one JSON object per result per line\n"
-      "  --quick                            fewer messages: the default matrix in seconds\n"
-      "  --repeat R                         run each case R times; report the median and spread\n"
-      "  --timeout S                        seconds a case may take before it is killed\n"
-      "  --help                             this text\n"
-      "  --memory-channels [N]              instead of the matrix: what N (default {}) default\n"
-      "                                     channel<bytes> cost in one process, each carrying\n"
-      "                                     --messages (default {}) of a fixed --size (default {} B)\n"
-      "\n"
-      "Without --pattern/--senders/--receivers/--size/--mode each of those takes its default\n"
-      "matrix: route 1->1 and 1->M, channel N->1 and N->M (N, M default 2), pingpong; sizes\n"
-      "9-256 B everywhere and 8 B, 4 KiB, 64 KiB, 1 MiB for route 1->1; process mode, plus\n"
-      "thread mode at 9-256 B. Unless --messages is given, a sender sends at most 1 GiB\n"
-      "(quick: 16 MiB).\n",
-      program, max_endpoints, max_endpoints, min_message_size, fmt::join(names, " "), not_built,
-      default_memory_channels, default_memory_messages, default_memory_size);
+std::string usage() {
+  options unused;
+  return command_line(unused).app.help();
 }
 
 parse_outcome parse_options(int argc, const char* const* argv) {
   parse_outcome out;
   options& o = out.options;
-  std::string_view case_option;  // the first option that shapes the matrix's cases
   auto fail = [&](std::string msg) {
     out.error = std::move(msg);
     return out;
   };
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string_view value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto next = [&]() -> std::optional<std::string_view> {
-      if (has_value) return value;
-      if (i + 1 >= argc) return std::nullopt;
-      return std::string_view(argv[++i]);
-    };
-    auto flag_only = [&] { return !has_value; };
-
-    if (arg == "--help" || arg == "-h") {
-      o.help = true;
-    } else if (arg == "--quick") {
-      if (!flag_only()) return fail("--quick takes no value");
-      o.quick = true;
-      if (case_option.empty()) case_option = arg;
-    } else if (arg == "--memory-channels") {
-      // The count may be left out (the default), so a following option is not taken for it.
-      std::optional<std::string_view> v;
-      if (has_value) v = value;
-      else if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') v = argv[++i];
-      const auto n = v ? parse_uint(*v) : std::optional<std::uint64_t>(default_memory_channels);
-      if (!n || *n < 1 || *n > max_memory_channels)
-        return fail(fmt::format("bad --memory-channels '{}' (1-{})", v.value_or(""), max_memory_channels));
-      o.memory_channels = static_cast<std::uint32_t>(*n);
-    } else {
-      auto v = next();
-      if (!v) return fail(fmt::format("{} needs a value", arg));
-      if (arg != "--messages" && arg != "--size" && arg != "--json" && case_option.empty()) case_option = arg;
-      if (arg == "--pattern") {
-        o.pattern = pick<pattern>(*v, {{"route", pattern::route}, {"channel", pattern::channel}, {"pingpong", pattern::pingpong}});
-        if (!o.pattern) return fail(fmt::format("bad --pattern '{}'", *v));
-      } else if (arg == "--senders" || arg == "--receivers") {
-        auto n = parse_uint(*v);
-        if (!n || *n < 1 || *n > max_endpoints) return fail(fmt::format("bad {} '{}' (1-{})", arg, *v, max_endpoints));
-        (arg == "--senders" ? o.senders : o.receivers) = static_cast<std::uint32_t>(*n);
-      } else if (arg == "--messages") {
-        auto n = parse_uint(*v);
-        if (!n || *n < 1 || *n > seq_mask) return fail(fmt::format("bad --messages '{}'", *v));
-        o.messages = *n;
-      } else if (arg == "--size") {
-        const auto dash = v->find('-');
-        auto a = parse_bytes(v->substr(0, dash));
-        auto b = dash == std::string_view::npos ? a : parse_bytes(v->substr(dash + 1));
-        if (!a || !b || *a < min_message_size || *b < *a || *b > (1u << 30))
-          return fail(fmt::format("bad --size '{}' (A or A-B, {} B to 1 GiB)", *v, min_message_size));
-        o.size = std::pair{static_cast<std::uint32_t>(*a), static_cast<std::uint32_t>(*b)};
-      } else if (arg == "--mode") {
-        o.mode = pick<run_mode>(*v, {{"process", run_mode::process}, {"thread", run_mode::thread}});
-        if (!o.mode) return fail(fmt::format("bad --mode '{}'", *v));
-      } else if (arg == "--wait") {
-        o.wait = pick<wait_kind>(*v, {{"spin", wait_kind::spin}, {"park", wait_kind::park}});
-        if (!o.wait) return fail(fmt::format("bad --wait '{}'", *v));
-      } else if (arg == "--api") {
-        auto a = pick<api_kind>(*v, {{"blocking", api_kind::blocking}, {"coroutine", api_kind::coroutine}});
-        if (!a) return fail(fmt::format("bad --api '{}'", *v));
-        o.api = *a;
-      } else if (arg == "--system") {
-        auto sel = select_systems(*v);
-        if (!sel.error.empty()) return fail(std::move(sel.error));
-        o.systems = std::move(sel.names);
-        o.all_systems = sel.all;
-      } else if (arg == "--json") {
-        if (v->empty()) return fail("--json needs a file name");
-        o.json_path = *v;
-      } else if (arg == "--repeat") {
-        auto n = parse_uint(*v);
-        if (!n || *n < 1 || *n > 1000) return fail(fmt::format("bad --repeat '{}' (1-1000)", *v));
-        o.repeat = static_cast<std::uint32_t>(*n);
-      } else if (arg == "--timeout") {
-        auto n = parse_uint(*v);
-        if (!n || *n < 1 || *n > 86400) return fail(fmt::format("bad --timeout '{}' (seconds)", *v));
-        o.timeout_s = static_cast<double>(*n);
-      } else {
-        return fail(fmt::format("unknown argument '{}'", arg));
-      }
-    }
+  command_line cl(o);
+  try {
+    cl.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
   }
   if (o.memory_channels) {
-    if (!case_option.empty()) return fail(fmt::format("{} does not apply to --memory-channels", case_option));
+    // The first, as given, of the options that do not apply.
+    for (const CLI::Option* opt : cl.app.parse_order())
+      if (std::find(cl.matrix.begin(), cl.matrix.end(), opt) != cl.matrix.end())
+        return fail(fmt::format("{} does not apply to --memory-channels", opt->get_name()));
     if (o.size && o.size->first != o.size->second) return fail("--memory-channels takes a fixed --size");
     return out;
   }

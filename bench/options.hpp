@@ -1,9 +1,8 @@
-// The command line.
+// The command line (CLI11: options.cpp).
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,16 +35,15 @@ inline constexpr std::uint32_t max_memory_channels = 10000;
 inline constexpr std::uint64_t default_memory_messages = 10000;  ///< per channel
 inline constexpr std::uint32_t default_memory_size = 256;
 
-/// Parses argv; on a bad argument returns the message to print above the usage.
+/// Parses argv (CLI11, options.cpp); on a bad argument returns the message to print above
+/// the usage, which names the option.
 struct parse_outcome {
   bench::options options;
   std::string error;  ///< empty: parsed
 };
 parse_outcome parse_options(int argc, const char* const* argv);
 
-std::string usage(std::string_view program);
-
-/// "4096", "4K", "4KiB", "1M", "1MiB" -> bytes; nullopt when malformed.
-std::optional<std::uint64_t> parse_bytes(std::string_view text);
+/// The --help text: every option, and the systems this build lacks.
+std::string usage();
 
 }  // namespace bench

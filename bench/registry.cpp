@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "system.hpp"
 
 // CMake defines COIPC_BENCH_HAVE_<PEER> for every optional peer, and for each one it did not
 // find COIPC_BENCH_MISSING_<PEER>, the reason. Built without CMake (or its definitions),
@@ -30,13 +33,25 @@ namespace bench {
 
 const std::vector<known_system>& known_systems() {
   static const std::vector<known_system> systems{
-      {"coipc", ""},
-      {"posix_mq", ""},
-      {"uds", ""},
-      {"pipe", ""},
-      {"boost_mq", COIPC_BENCH_HAVE_BOOST_MQ ? "" : COIPC_BENCH_MISSING_BOOST_MQ},
-      {"zmq", COIPC_BENCH_HAVE_ZMQ ? "" : COIPC_BENCH_MISSING_ZMQ},
-      {"iceoryx", COIPC_BENCH_HAVE_ICEORYX ? "" : COIPC_BENCH_MISSING_ICEORYX},
+      {"coipc", make_coipc, ""},
+      {"posix_mq", make_posix_mq, ""},
+      {"uds", make_uds, ""},
+      {"pipe", make_pipe, ""},
+#if COIPC_BENCH_HAVE_BOOST_MQ
+      {"boost_mq", make_boost_mq, ""},
+#else
+      {"boost_mq", nullptr, COIPC_BENCH_MISSING_BOOST_MQ},
+#endif
+#if COIPC_BENCH_HAVE_ZMQ
+      {"zmq", make_zmq, ""},
+#else
+      {"zmq", nullptr, COIPC_BENCH_MISSING_ZMQ},
+#endif
+#if COIPC_BENCH_HAVE_ICEORYX
+      {"iceoryx", make_iceoryx, ""},
+#else
+      {"iceoryx", nullptr, COIPC_BENCH_MISSING_ICEORYX},
+#endif
   };
   return systems;
 }
@@ -94,6 +109,12 @@ std::string not_built_line(const std::vector<known_system>& known) {
     line += fmt::format("{} ({} at configure time)", s.name, s.missing);
   }
   return line;
+}
+
+std::unique_ptr<ipc_system> make_system(std::string_view name) {
+  for (const auto& s : known_systems())
+    if (s.name == name && s.built()) return s.make();
+  throw std::logic_error(fmt::format("make_system: '{}' is not a system of this build", name));
 }
 
 }  // namespace bench

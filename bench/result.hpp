@@ -5,12 +5,13 @@
 
 #include "runner.hpp"
 #include "spec.hpp"
+#include "status.hpp"
 
 namespace bench {
 
 struct result {
   case_spec spec;
-  std::string status;     ///< ok, failed, timeout, n/a
+  run_status status = run_status::ok;
   std::string note;       ///< how the system ran it (e.g. emulated broadcast), or why not
   measurement median;     ///< the repeat with the median us/datum
   std::optional<double> us_min, us_max;  ///< spread of us/datum over the repeats

@@ -245,7 +245,7 @@ measurement run_case(ipc_system& sys, const case_spec& spec, const size_table& s
   std::fflush(nullptr);
   const pid_t runner = fork();
   if (runner < 0) {
-    m.status = "failed";
+    m.status = run_status::failed;
     m.error = "fork failed";
     return m;
   }
@@ -295,11 +295,10 @@ measurement run_case(ipc_system& sys, const case_spec& spec, const size_table& s
   kill(-runner, SIGKILL);
   sys.cleanup(spec, prefix);
 
-  m.note = sh.note;
   std::string first_error;
   for (std::uint32_t i = 0; i < parties && first_error.empty(); ++i) first_error = sh.slots[i].error;
   if (timed_out) {
-    m.status = "timeout";
+    m.status = run_status::timeout;
     m.error = fmt::format("no result within {:.0f} s", timeout_s);
     if (!first_error.empty()) m.error += "; " + first_error;
     std::uint64_t got = 0;
@@ -309,12 +308,12 @@ measurement run_case(ipc_system& sys, const case_spec& spec, const size_table& s
     return m;
   }
   if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) || sh.failed.load()) {
-    m.status = "failed";
+    m.status = run_status::failed;
     m.error = first_error.empty() ? "runner " + describe_exit(status) : first_error;
   }
   if (sh.done.load() == parties) compute(spec, sizes, sh, m);
-  if (m.status == "ok" && m.lost && *m.lost) {
-    m.status = "failed";
+  if (m.status == run_status::ok && m.lost && *m.lost) {
+    m.status = run_status::failed;
     m.error = fmt::format("{} messages lost", *m.lost);
   }
   return m;

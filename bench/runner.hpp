@@ -13,15 +13,15 @@
 #include "harness.hpp"
 #include "payload.hpp"
 #include "spec.hpp"
+#include "status.hpp"
 #include "system.hpp"
 
 namespace bench {
 
 /// The figures of one run of a case (null where not measured).
 struct measurement {
-  std::string status = "ok";  ///< ok, failed, timeout
-  std::string error;          ///< why not ok
-  std::string note;           ///< a remark the system made at run time
+  run_status status = run_status::ok;  ///< ok, failed or timeout
+  std::string error;                   ///< why not ok
   std::optional<double> us_per_datum, msgs_per_s, deliveries_per_s, gbytes_per_s;
   std::optional<double> futex_calls_per_msg, ctxsw_per_msg, cpu_s;
   std::optional<std::uint64_t> lost, errors;
@@ -34,10 +34,10 @@ struct measurement {
   std::optional<std::uint64_t> max_rss_kib;
 };
 
-/// Called about every quarter second while a case runs, with its completed fraction.
 /// The runner of the case in progress (0: none), for an interrupt handler to kill.
 extern std::atomic<pid_t> current_runner;
 
+/// Called about every quarter second while a case runs, with its completed fraction.
 using progress_fn = std::function<void(double fraction)>;
 
 measurement run_case(ipc_system& sys, const case_spec& spec, const size_table& sizes, shared_state& shared,

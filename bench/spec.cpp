@@ -4,18 +4,6 @@
 
 namespace bench {
 
-std::string_view to_string(pattern p) {
-  switch (p) {
-    case pattern::route: return "route";
-    case pattern::channel: return "channel";
-    case pattern::pingpong: return "pingpong";
-  }
-  return "?";
-}
-std::string_view to_string(run_mode m) { return m == run_mode::process ? "process" : "thread"; }
-std::string_view to_string(api_kind a) { return a == api_kind::blocking ? "blocking" : "coroutine"; }
-std::string_view to_string(wait_kind w) { return w == wait_kind::park ? "park" : "spin"; }
-
 std::string case_spec::topology() const {
   if (pattern == pattern::pingpong) return "1<->1";
   return fmt::format("{}->{}", senders, receivers);

@@ -12,8 +12,8 @@
 
 namespace bench {
 
-/// Whether a system can run a case, and how: a note such as "broadcast: one send per
-/// receiver" (ok) or the reason it cannot (n/a).
+/// Whether a system can run a case, and how: a note such as "depth 256" (ok) or the reason
+/// it cannot (n/a).
 struct support {
   bool ok = true;
   std::string note;
@@ -23,12 +23,15 @@ class ipc_system {
  public:
   virtual ~ipc_system() = default;
   virtual std::string_view name() const = 0;
+  /// Whether it runs `spec`, and how. A system without native broadcast sends each message
+  /// once per receiver, which costs it per receiver: every row with more than one receiver
+  /// says so, in these words for every such system (system.cpp).
+  support check(const case_spec& spec) const;
   /// In the main process, once, before any case of this system (start a daemon, raise a
   /// limit). Returns remarks for the output, e.g. that a sysctl was raised.
   virtual std::vector<std::string> prepare() { return {}; }
   /// In the main process, once, after the last case (stop the daemon, restore limits).
   virtual void finish() noexcept {}
-  virtual support check(const case_spec& spec) const = 0;
   /// In the case's runner process before any party starts: what the parties share that
   /// must exist first (queues, pipes, socket pairs). `prefix` is unique to the case.
   virtual void setup(const case_spec& spec, const std::string& prefix) = 0;
@@ -40,19 +43,23 @@ class ipc_system {
   /// In the main process after the case, whatever became of it (even killed on a
   /// timeout): remove every named resource the case may have left.
   virtual void cleanup(const case_spec& spec, const std::string& prefix) noexcept = 0;
+
+ private:
+  /// Whether one send reaches every receiver (coipc, ZeroMQ, iceoryx); else its senders
+  /// send once per receiver.
+  virtual bool native_broadcast() const = 0;
+  /// The system's own answer to check(): what it cannot run, its own remarks (a depth).
+  virtual support check_case(const case_spec& spec) const = 0;
 };
 
 std::unique_ptr<ipc_system> make_coipc();
 std::unique_ptr<ipc_system> make_posix_mq();
 std::unique_ptr<ipc_system> make_uds();
 std::unique_ptr<ipc_system> make_pipe();
-// The optional peers: defined only where built (registry.hpp, COIPC_BENCH_HAVE_*).
+// The optional peers: defined only where built (registry.cpp, COIPC_BENCH_HAVE_*).
 std::unique_ptr<ipc_system> make_boost_mq();
 std::unique_ptr<ipc_system> make_zmq();
 std::unique_ptr<ipc_system> make_iceoryx();
-
-/// A built system by name (a name from select_systems, registry.hpp); nullptr otherwise.
-std::unique_ptr<ipc_system> make_system(std::string_view name);
 
 /// Queue depth used by the queue-based peers: 256 messages, but at most 32 MiB of buffered
 /// payload per queue (1 MiB messages: 32), so large-message cases stay within memory.

@@ -32,7 +32,7 @@ std::string count(const std::optional<std::uint64_t>& v) { return v ? fmt::forma
 std::string scenario_title(const case_spec& c) {
   if (c.pattern == pattern::pingpong)
     return fmt::format("== pingpong 1<->1 · {} · {} · {} receiver · {} round trips · {} API ==", c.size_label(),
-                       to_string(c.mode), to_string(c.wait) == "spin" ? "spinning" : "parked", c.messages,
+                       to_string(c.mode), c.wait == wait_kind::spin ? "spinning" : "parked", c.messages,
                        to_string(c.api));
   return fmt::format("== {} {} · {} · {} · {} msgs/sender · {} API ==", to_string(c.pattern), c.topology(),
                      c.size_label(), to_string(c.mode), c.messages, to_string(c.api));
@@ -50,12 +50,13 @@ std::string table_header(const case_spec& c) {
 std::string table_row(const result& r) {
   const measurement& m = r.median;
   std::string note = r.note;
-  if (r.status != "ok") {
-    const std::string what = r.status == "n/a" ? "n/a" : r.status == "skipped" ? "skipped" : r.status + ":";
+  if (r.status != run_status::ok) {
+    // "n/a why", or "failed: error; note" (a case that ran and did not end well).
+    const bool ran = r.status != run_status::not_applicable;
+    const std::string what = fmt::format("{}{}", to_string(r.status), ran ? ":" : "");
     note = what + (m.error.empty() ? "" : " " + m.error) + (note.empty() ? "" : (m.error.empty() ? " " : "; ") + note);
+    if (!ran) return fmt::format("{:<9} {}", r.spec.system, note);
   }
-  if (!m.note.empty()) note += (note.empty() ? "" : "; ") + m.note;
-  if (r.status == "n/a" || r.status == "skipped") return fmt::format("{:<9} {}", r.spec.system, note);
   if (r.spec.pattern == pattern::pingpong)
     return fmt::format("{:<9} {} {} {} {} {} {} {} {} {} {:>6}  {}", r.spec.system, sig(m.us_per_datum, 9), spread(r),
                        fixed(m.p50_ns, 9, 2, 1e-3), fixed(m.p99_ns, 9, 2, 1e-3), fixed(m.p999_ns, 9, 2, 1e-3),
@@ -73,7 +74,7 @@ std::string memory_text(const memory_report& r) {
       r.messages, r.size);
   const std::string names = fmt::format("segments coipc.{}0 .. coipc.{}{}: {}", r.prefix, r.prefix, r.channels - 1,
                                         r.not_removed ? fmt::format("{} not removed", r.not_removed) : "removed");
-  if (r.status != "ok") return s + fmt::format("{}: {}\n{}\n", r.status, r.error, names);
+  if (r.status != run_status::ok) return s + fmt::format("{}: {}\n{}\n", to_string(r.status), r.error, names);
   const auto mib = [](std::uint64_t kib) { return static_cast<double>(kib) / 1024; };
   s += fmt::format("segment  {:>9.1f} KiB per channel ({} B; max message {} B)\n",
                    static_cast<double>(r.segment_bytes) / 1024, r.segment_bytes, r.max_message_size);

@@ -51,13 +51,6 @@ class boost_mq_system final : public ipc_system {
  public:
   std::string_view name() const override { return "boost_mq"; }
 
-  support check(const case_spec& spec) const override {
-    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
-    std::string note = fmt::format("depth {}", queue_depth(spec.size_max));
-    if (spec.pattern != pattern::pingpong && spec.receivers > 1) note += "; broadcast: one send per receiver";
-    return {true, note};
-  }
-
   void setup(const case_spec& spec, const std::string& prefix) override {
     spec_ = spec;
     prefix_ = prefix;
@@ -88,6 +81,12 @@ class boost_mq_system final : public ipc_system {
   }
 
  private:
+  bool native_broadcast() const override { return false; }  // a queue per receiver
+  support check_case(const case_spec& spec) const override {
+    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
+    return {true, fmt::format("depth {}", queue_depth(spec.size_max))};
+  }
+
   std::string queue_name(int link, std::uint32_t r) const { return fmt::format("{}-{}{}", prefix_, "ab"[link], r); }
   case_spec spec_;
   std::string prefix_;

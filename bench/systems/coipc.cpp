@@ -1,7 +1,6 @@
 // coipc itself: route<bytes> for one sender, channel<bytes> for many, native broadcast.
 // Zero copy both ways, as its users would write it: senders stamp a loaned frame in place
 // (loan/commit), receivers check the frame where it lies (view).
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +12,7 @@
 #include "../loops.hpp"
 #include "../system.hpp"
 #include "coipc_coroutine.hpp"
+#include "coipc_options.hpp"
 import coipc;
 
 namespace bench {
@@ -68,14 +68,6 @@ class coipc_system final : public ipc_system {
  public:
   std::string_view name() const override { return "coipc"; }
 
-  support check(const case_spec& spec) const override {
-    if (spec.api == api_kind::coroutine) {
-      if (!coroutine_available()) return {false, "coroutine API: not available in this build"};
-      return {true, "co_await recv/send (copies)"};
-    }
-    return {true, "zero-copy (loan/view)"};
-  }
-
   void setup(const case_spec& spec, const std::string& prefix) override {
     spec_ = spec;
     prefix_ = prefix;
@@ -86,12 +78,12 @@ class coipc_system final : public ipc_system {
     switch (p.role) {
       case party_role::sender:
         if (spec_.pattern == pattern::route) {
-          coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(false)}};
+          coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, coipc_options(spec_)}};
           p.slot().segment_bytes = segment_file_bytes(name_a());
           wait_receivers(tx.ch);
           sender_loop(p, tx);
         } else {
-          coipc_tx<coipc::channel<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(false)}};
+          coipc_tx<coipc::channel<coipc::bytes>> tx{{name_a(), coipc::role::sender, coipc_options(spec_)}};
           p.slot().segment_bytes = segment_file_bytes(name_a());
           wait_receivers(tx.ch);
           sender_loop(p, tx);
@@ -99,27 +91,27 @@ class coipc_system final : public ipc_system {
         break;
       case party_role::receiver:
         if (spec_.pattern == pattern::route) {
-          coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(false)}};
+          coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, coipc_options(spec_)}};
           p.slot().segment_bytes = segment_file_bytes(name_a());
           receiver_loop(p, rx);
         } else {
-          coipc_rx<coipc::channel<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(false)}};
+          coipc_rx<coipc::channel<coipc::bytes>> rx{{name_a(), coipc::role::receiver, coipc_options(spec_)}};
           p.slot().segment_bytes = segment_file_bytes(name_a());
           receiver_loop(p, rx);
         }
         break;
       case party_role::ping: {
         // Receive side first, so that each sender's wait_for_receivers can complete.
-        coipc_rx<coipc::route<coipc::bytes>> rx{{name_b(), coipc::role::receiver, options(true)}};
-        coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, options(true)}};
+        coipc_rx<coipc::route<coipc::bytes>> rx{{name_b(), coipc::role::receiver, coipc_options(spec_)}};
+        coipc_tx<coipc::route<coipc::bytes>> tx{{name_a(), coipc::role::sender, coipc_options(spec_)}};
         p.slot().segment_bytes = segment_file_bytes(name_a()) + segment_file_bytes(name_b());
         wait_receivers(tx.ch);
         ping_loop(p, tx, rx);
         break;
       }
       case party_role::pong: {
-        coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, options(true)}};
-        coipc_tx<coipc::route<coipc::bytes>> tx{{name_b(), coipc::role::sender, options(true)}};
+        coipc_rx<coipc::route<coipc::bytes>> rx{{name_a(), coipc::role::receiver, coipc_options(spec_)}};
+        coipc_tx<coipc::route<coipc::bytes>> tx{{name_b(), coipc::role::sender, coipc_options(spec_)}};
         p.slot().segment_bytes = segment_file_bytes(name_a()) + segment_file_bytes(name_b());
         wait_receivers(tx.ch);
         pong_loop(p, rx, tx);
@@ -135,20 +127,14 @@ class coipc_system final : public ipc_system {
   }
 
  private:
+  bool native_broadcast() const override { return true; }
+  support check_case(const case_spec& spec) const override {
+    if (spec.api == api_kind::coroutine) return {true, "co_await recv/send (copies)"};
+    return {true, "zero-copy (loan/view)"};
+  }
+
   std::string name_a() const { return prefix_ + "-a"; }
   std::string name_b() const { return prefix_ + "-b"; }
-
-  /// Exactly the slots the case needs (a receiver scan covers max_receivers slots), the
-  /// library's default ring for the message size, and under pingpong/park no spinning at
-  /// all, so a waiting receiver always sleeps on the futex.
-  coipc::channel_options options(bool pingpong) const {
-    coipc::channel_options o;
-    o.max_message_size = std::max<std::size_t>(spec_.size_max, 64);
-    o.max_senders = pingpong ? 1 : spec_.senders;
-    o.max_receivers = pingpong ? 1 : spec_.receivers;
-    if (pingpong && spec_.wait == wait_kind::park) o.spin = coipc::spin_policy{0, 0};
-    return o;
-  }
 
   template <class Ch>
   void wait_receivers(Ch& ch) const {

@@ -15,20 +15,12 @@
 
 #include "../loops.hpp"
 #include "coipc_coroutine.hpp"
+#include "coipc_options.hpp"
 import coipc;
 import coipc.asio;
 
 namespace bench {
 namespace {
-
-/// The same options as the blocking mode (systems/coipc.cpp).
-coipc::channel_options options(const case_spec& spec, bool pingpong) {
-  coipc::channel_options o;
-  o.max_message_size = std::max<std::size_t>(spec.size_max, 64);
-  o.max_senders = pingpong ? 1 : spec.senders;
-  o.max_receivers = pingpong ? 1 : spec.receivers;
-  return o;
-}
 
 template <class Ch>
 void wait_receivers(Ch& ch, std::uint32_t n) {
@@ -56,7 +48,7 @@ void run_on_io(asio::io_context& io, Body body) {
 template <class Ch>
 void sender(party& p, const case_spec& spec, const std::string& name) {
   asio::io_context io(1);
-  Ch tx(io, name, coipc::role::sender, options(spec, false));
+  Ch tx(io, name, coipc::role::sender, coipc_options(spec));
   p.slot().segment_bytes = segment_file_bytes(name);
   wait_receivers(tx, spec.receivers);
   const std::uint32_t id = p.index;
@@ -78,7 +70,7 @@ void sender(party& p, const case_spec& spec, const std::string& name) {
 template <class Ch>
 void receiver(party& p, const case_spec& spec, const std::string& name) {
   asio::io_context io(1);
-  Ch rx(io, name, coipc::role::receiver, options(spec, false));
+  Ch rx(io, name, coipc::role::receiver, coipc_options(spec));
   p.slot().segment_bytes = segment_file_bytes(name);
   verifier v(spec.senders, *p.sizes);
   const std::uint64_t total = std::uint64_t{spec.senders} * spec.messages;
@@ -103,8 +95,8 @@ void receiver(party& p, const case_spec& spec, const std::string& name) {
 void pingpong(party& p, const case_spec& spec, const std::string& a, const std::string& b, bool ping) {
   using route = coipc::async_route<coipc::bytes>;
   asio::io_context io(1);
-  route rx(io, ping ? b : a, coipc::role::receiver, options(spec, true));
-  route tx(io, ping ? a : b, coipc::role::sender, options(spec, true));
+  route rx(io, ping ? b : a, coipc::role::receiver, coipc_options(spec));
+  route tx(io, ping ? a : b, coipc::role::sender, coipc_options(spec));
   p.slot().segment_bytes = segment_file_bytes(a) + segment_file_bytes(b);
   wait_receivers(tx, 1);
   const std::uint64_t k = spec.messages;
@@ -149,8 +141,6 @@ void pingpong(party& p, const case_spec& spec, const std::string& a, const std::
 }
 
 }  // namespace
-
-bool coroutine_available() { return true; }
 
 void run_coroutine(party& p, const case_spec& spec, const std::string& channel_a, const std::string& channel_b) {
   const bool route = spec.pattern == pattern::route;

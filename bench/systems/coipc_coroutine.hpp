@@ -9,8 +9,6 @@
 
 namespace bench {
 
-bool coroutine_available();
-
 /// The size of channel `name`'s segment file, /dev/shm/coipc.<name> (0 if there is none);
 /// both modes record it in the party's slot once their channels are open.
 std::uint64_t segment_file_bytes(const std::string& name);

@@ -199,14 +199,6 @@ class iceoryx_system final : public ipc_system {
     if (!log_.empty()) unlink(log_.c_str());
   }
 
-  support check(const case_spec& spec) const override {
-    if (!reason_.empty()) return {false, reason_};
-    if (roudi_ <= 0) return {false, "RouDi not started"};
-    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
-    if (spec.size_max > largest_pool) return {false, fmt::format("message over the largest pool ({})", format_size(largest_pool))};
-    return {true, "zero-copy (loan/take)"};
-  }
-
   void setup(const case_spec& spec, const std::string& prefix) override {
     spec_ = spec;
     prefix_ = prefix;
@@ -267,6 +259,15 @@ class iceoryx_system final : public ipc_system {
   }
 
  private:
+  bool native_broadcast() const override { return true; }  // publish/subscribe
+  support check_case(const case_spec& spec) const override {
+    if (!reason_.empty()) return {false, reason_};
+    if (roudi_ <= 0) return {false, "RouDi not started"};
+    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
+    if (spec.size_max > largest_pool) return {false, fmt::format("message over the largest pool ({})", format_size(largest_pool))};
+    return {true, "zero-copy (loan/take)"};
+  }
+
   std::string log_text() const {
     std::ifstream f(log_);
     std::stringstream ss;

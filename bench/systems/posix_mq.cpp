@@ -120,16 +120,6 @@ class posix_mq_system final : public ipc_system {
     if (msgsize_ != old_msgsize_) write_long(msgsize_max_path, old_msgsize_);
   }
 
-  support check(const case_spec& spec) const override {
-    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
-    if (static_cast<long>(spec.size_max) > msgsize_)
-      return {false, fmt::format("message over fs.mqueue.msgsize_max = {} B", msgsize_)};
-    if (depth(spec) < 1) return {false, fmt::format("one message per queue is over RLIMIT_MSGQUEUE = {} B", budget_)};
-    std::string note = fmt::format("depth {}", depth(spec));
-    if (spec.pattern != pattern::pingpong && spec.receivers > 1) note += "; broadcast: one send per receiver";
-    return {true, note};
-  }
-
   void setup(const case_spec& spec, const std::string& prefix) override {
     spec_ = spec;
     prefix_ = prefix;
@@ -164,6 +154,15 @@ class posix_mq_system final : public ipc_system {
   }
 
  private:
+  bool native_broadcast() const override { return false; }  // a queue per receiver
+  support check_case(const case_spec& spec) const override {
+    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
+    if (static_cast<long>(spec.size_max) > msgsize_)
+      return {false, fmt::format("message over fs.mqueue.msgsize_max = {} B", msgsize_)};
+    if (depth(spec) < 1) return {false, fmt::format("one message per queue is over RLIMIT_MSGQUEUE = {} B", budget_)};
+    return {true, fmt::format("depth {}", depth(spec))};
+  }
+
   /// 256 (or fewer for large messages, see queue_depth), within msg_max, and such that
   /// the case's queues fit in RLIMIT_MSGQUEUE: the kernel charges each queue its messages
   /// plus about 90 bytes of bookkeeping per message.

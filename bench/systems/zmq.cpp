@@ -97,11 +97,6 @@ class zmq_system final : public ipc_system {
  public:
   std::string_view name() const override { return "zmq"; }
 
-  support check(const case_spec& spec) const override {
-    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
-    return {true, fmt::format("hwm {}", queue_depth(spec.size_max))};
-  }
-
   void setup(const case_spec& spec, const std::string& prefix) override {
     spec_ = spec;
     prefix_ = prefix;
@@ -144,6 +139,12 @@ class zmq_system final : public ipc_system {
   }
 
  private:
+  bool native_broadcast() const override { return true; }  // XPUB to every subscriber
+  support check_case(const case_spec& spec) const override {
+    if (spec.api == api_kind::coroutine) return {false, "no coroutine API"};
+    return {true, fmt::format("hwm {}", queue_depth(spec.size_max))};
+  }
+
   std::string path(int link, std::uint32_t s) const { return fmt::format("/tmp/{}-{}{}.zmq", prefix_, "ab"[link], s); }
   std::string endpoint(int link, std::uint32_t s) const { return "ipc://" + path(link, s); }
 

@@ -6,7 +6,6 @@
 #   MISSING  the peers not built, comma-separated, in the same order (may be empty)
 #   JSON     a --json file to write and read back
 string(REPLACE "," ";" built "${BUILT}")
-list(FILTER built EXCLUDE REGEX "^$")  # BUILT ends with a comma when no peer was found
 string(REPLACE "," ";" missing "${MISSING}")
 file(REMOVE "${JSON}")
 execute_process(COMMAND "${BENCH}" --system all --pattern route --receivers 1 --mode thread --size 9-256

