@@ -162,18 +162,6 @@ bool endpoint::check_open_failed(bool want_sender, std::error_code& ec) const {
                                   want_sender ? "send" : "receive"));
 }
 
-sender_slot& endpoint::sender_at(std::uint32_t id) const noexcept {
-  return reinterpret_cast<sender_slot*>(base_ + layout_.senders_offset)[id - 1];
-}
-receiver_slot& endpoint::receiver_at(std::uint32_t index) const noexcept {
-  return reinterpret_cast<receiver_slot*>(base_ + layout_.receivers_offset)[index];
-}
-frame_entry& endpoint::entry_at(std::uint64_t position) const noexcept {
-  return reinterpret_cast<frame_entry*>(base_ + layout_.entries_offset)[position & (layout_.units - 1)];
-}
-std::byte* endpoint::data_at(std::uint64_t position) const noexcept {
-  return base_ + layout_.data_offset + (position & (layout_.units - 1)) * unit_bytes;
-}
 
 // ---- slot owners' lives ----------------------------------------------------------------------
 

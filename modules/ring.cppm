@@ -381,10 +381,20 @@ class endpoint {
  private:
   // Layout access.
   inline ring_control& control() const noexcept { return *reinterpret_cast<ring_control*>(base_); }
-  sender_slot& sender_at(std::uint32_t id) const noexcept;  // id is 1-based
-  receiver_slot& receiver_at(std::uint32_t index) const noexcept;
-  frame_entry& entry_at(std::uint64_t position) const noexcept;
-  std::byte* data_at(std::uint64_t position) const noexcept;
+  // The shared layout's parts, inline: every message goes through them, from the
+  // membership, sending and receiving files alike.
+  inline sender_slot& sender_at(std::uint32_t id) const noexcept {  // id is 1-based
+    return reinterpret_cast<sender_slot*>(base_ + layout_.senders_offset)[id - 1];
+  }
+  inline receiver_slot& receiver_at(std::uint32_t index) const noexcept {
+    return reinterpret_cast<receiver_slot*>(base_ + layout_.receivers_offset)[index];
+  }
+  inline frame_entry& entry_at(std::uint64_t position) const noexcept {
+    return reinterpret_cast<frame_entry*>(base_ + layout_.entries_offset)[position & (layout_.units - 1)];
+  }
+  inline std::byte* data_at(std::uint64_t position) const noexcept {
+    return base_ + layout_.data_offset + (position & (layout_.units - 1)) * unit_bytes;
+  }
 
   // The checks every call makes: inline (the arguments are constants at each call site);
   // the error's wording out of line.
