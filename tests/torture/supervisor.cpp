@@ -500,47 +500,46 @@ void variant_run::check_drained() {
     ::usleep(1000);
   }
   if (paused) {
+    // Each live, connected receiver's reader as the shared memory says now.
+    auto for_each_reader = [&](const channel_probe::readers& r, auto&& check_one) {
+      for (const party& p : parties_) {
+        if (!p.alive || p.role != party_role::receiver) continue;
+        const party_record* rec = rep_.record(p.incarnation);
+        if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
+        for (const auto& reader : r.receivers) {
+          if (reader.pid == static_cast<std::uint32_t>(p.pid)) check_one(p, reader);
+        }
+      }
+    };
     // First, half a stall timeout in: the last words were announced, so a receiver with a
     // message at its very position has lost a wake-up. (Later, it would have found the
     // message anyway: a parked receiver looks again every stall timeout.) Unless a sender
     // died less than a stall timeout ago: its last message may be announced by nobody.
     ::usleep(stall_timeout_ms / 2 * 1000);
     reap();
+    std::string error;
     if (monotonic_ns() - last_sender_death_ns_ > stall_timeout_ms * 1000000ull) {
-      std::string error;
       if (const auto r = probe_->read_positions(error)) {
-        for (const party& p : parties_) {
-          if (!p.alive || p.role != party_role::receiver) continue;
-          const party_record* rec = rep_.record(p.incarnation);
-          if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
-          for (const auto& reader : r->receivers) {
-            if (reader.pid != static_cast<std::uint32_t>(p.pid)) continue;
-            check(invariant::drained, !reader.message_at_position,
-                  strf("%s has a message at its position %llu %u ms after the senders paused: a lost wake-up",
-                       who(p).c_str(), static_cast<ull>(reader.position), stall_timeout_ms / 2));
-          }
-        }
+        for_each_reader(*r, [&](const party& p, const channel_probe::readers::reader& reader) {
+          check(invariant::drained, !reader.message_at_position,
+                strf("%s has a message at its position %llu %u ms after the senders paused: a lost wake-up",
+                     who(p).c_str(), static_cast<ull>(reader.position), stall_timeout_ms / 2));
+        });
       }
     }
+    // Then, after dead claims before a message have been settled: nothing published is left.
     ::usleep((4 * stall_timeout_ms - stall_timeout_ms / 2) * 1000);
     reap();
-    std::string error;
     const auto r = probe_->read_positions(error);
     check(invariant::drained, r.has_value(), "cannot read the receivers' positions: " + error);
     if (r) {
-      for (const party& p : parties_) {
-        if (!p.alive || p.role != party_role::receiver) continue;
-        const party_record* rec = rep_.record(p.incarnation);
-        if (rec->state.load(std::memory_order_acquire) < static_cast<std::uint32_t>(party_state::connected)) continue;
-        for (const auto& reader : r->receivers) {
-          if (reader.pid != static_cast<std::uint32_t>(p.pid)) continue;
-          check(invariant::drained, !reader.message_waiting,
-                strf("%s is at position %llu with a message before the tail at %llu, %u ms after every "
-                     "sender paused; frames:%s",
-                     who(p).c_str(), static_cast<ull>(reader.position), static_cast<ull>(r->tail_end),
-                     4 * stall_timeout_ms, reader.frames.c_str()));
-        }
-      }
+      for_each_reader(*r, [&](const party& p, const channel_probe::readers::reader& reader) {
+        check(invariant::drained, !reader.message_waiting,
+              strf("%s is at position %llu with a message before the tail at %llu, %u ms after every "
+                   "sender paused; frames:%s",
+                   who(p).c_str(), static_cast<ull>(reader.position), static_cast<ull>(r->tail_end),
+                   4 * stall_timeout_ms, reader.frames.c_str()));
+      });
     }
   } else {
     note("drained check skipped: a sender did not pause");
