@@ -277,11 +277,10 @@ TEST_CASE("200 channels pending at once: the waiter parks (no polling) and wakes
     });
   }
   io.run_for(100ms);  // all registered; the waiter's backoff is exhausted
-  auto& waiter = coipc::detail::waiter::instance();
-  const auto parks_before = waiter.parks();
+  const auto parks_before = coipc::asio_waiter_stats().parks;
   io.run_for(500ms);  // idle
-  const auto idle_parks = waiter.parks() - parks_before;
-  const auto threads = waiter.threads();
+  const auto idle_parks = coipc::asio_waiter_stats().parks - parks_before;
+  const auto threads = coipc::asio_waiter_stats().threads;
   // A message on the last channel registered (beyond the first thread's 127) wakes it.
   coipc::route<std::uint64_t> tx(base + "." + std::to_string(channels - 1), coipc::role::sender, o);
   tx.send(4242);
@@ -383,14 +382,13 @@ TEST_CASE("the waiter spins with the pending channels' spin policy") {
   auto o = small_ring();
   o.spin = {2, 1u << 30};
   asio::io_context io;
-  auto& waiter = coipc::detail::waiter::instance();
   coipc::async_route<std::uint64_t> rx(io, name, coipc::role::receiver, o);
   std::optional<std::error_code> result;
   rx.async_recv([&](std::error_code ec, std::uint64_t) { result = ec; });
   io.run_for(20ms);  // registered
-  const auto parks_before = waiter.parks();
+  const auto parks_before = coipc::asio_waiter_stats().parks;
   io.run_for(200ms);
-  const auto parks_while_spinning = waiter.parks() - parks_before;
+  const auto parks_while_spinning = coipc::asio_waiter_stats().parks - parks_before;
   rx.close();
   io.run();
   CHECK(parks_while_spinning == 0);

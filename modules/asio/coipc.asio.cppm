@@ -408,6 +408,22 @@ class channel_op final : public async_op {
 
 export namespace coipc {
 
+/// What the process's waiter thread(s) have done so far (every figure only grows, but
+/// `threads`): for monitoring and the benchmark. A registration is an operation that found
+/// its channel not ready and was handed to the waiter; a park is a waiter thread going to
+/// sleep on its channels' futex words.
+struct waiter_stats {
+  std::uint64_t registrations = 0;
+  std::uint64_t parks = 0;
+  std::size_t threads = 0;  ///< waiter threads running now (one per 127 pending channels)
+};
+
+/// This process's waiter statistics (coipc.asio runs one waiter for the whole process).
+inline waiter_stats asio_waiter_stats() noexcept {
+  const detail::waiter& w = detail::waiter::instance();
+  return {w.registrations(), w.parks(), w.threads()};
+}
+
 /// A route or channel for Asio: the blocking API plus asynchronous recv and send.
 template <class T, detail::channel_kind Kind, class Executor = ::asio::any_io_executor>
 class basic_async_channel {
