@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "support/processes.hpp"
+#include "support/traffic.hpp"
 
 import coipc;
 import coipc_test_support;
@@ -39,33 +40,6 @@ coipc::channel_options small_ring(std::uint32_t max_receivers = 256) {
   return o;
 }
 
-
-// Self-checking message for chaos runs: [seq u32][length u32][checksum u32][pattern].
-void make_checked(std::vector<std::byte>& buf, std::uint32_t seq, std::size_t size) {
-  buf.resize(size);
-  std::uint32_t sum = 0;
-  for (std::size_t i = 12; i < size; ++i) {
-    buf[i] = static_cast<std::byte>((seq * 13 + i) & 0xff);
-    sum = sum * 31 + static_cast<std::uint32_t>(buf[i]);
-  }
-  auto len = static_cast<std::uint32_t>(size);
-  std::memcpy(buf.data(), &seq, 4);
-  std::memcpy(buf.data() + 4, &len, 4);
-  std::memcpy(buf.data() + 8, &sum, 4);
-}
-bool is_checked(std::span<const std::byte> m) {
-  if (m.size() < 12) return false;
-  std::uint32_t seq, len, sum, got = 0;
-  std::memcpy(&seq, m.data(), 4);
-  std::memcpy(&len, m.data() + 4, 4);
-  std::memcpy(&sum, m.data() + 8, 4);
-  if (len != m.size()) return false;
-  for (std::size_t i = 12; i < m.size(); ++i) {
-    if (m[i] != static_cast<std::byte>((seq * 13 + i) & 0xff)) return false;
-    got = got * 31 + static_cast<std::uint32_t>(m[i]);
-  }
-  return got == sum;
-}
 
 }  // namespace
 
@@ -288,7 +262,7 @@ COIPC_CHILD(chaos_sender) {
   std::vector<std::byte> buf;
   for (std::uint32_t seq = 0;; ++seq) {
     if (seq == 1) sent.raise(round);
-    make_checked(buf, seq, 12 + rng() % 1000);
+    coipc_test::fill_self_checked(buf, seq, coipc_test::self_checked_header + rng() % 1000);
     if (rng() % 4 == 0) {
       // Zero copy half of the time: killed in the middle of writing in place.
       auto loan = tx.loan(buf.size());
@@ -308,7 +282,7 @@ COIPC_CHILD(chaos_receiver) {
   for (;;) {
     auto m = rx.recv();
     if (m.text() == "end") break;
-    if (!is_checked(m.data)) {
+    if (!coipc_test::is_self_checked(m.data)) {
       std::fprintf(stderr, "chaos: a torn or corrupt message of %zu B\n", m.data.size());
       return 4;
     }

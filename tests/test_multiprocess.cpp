@@ -73,13 +73,6 @@ int with_endpoint(const scenario& s, coipc::role role, F&& body) {
   return body(ep);
 }
 
-// A counter shared by the sender processes of an overwrite scenario.
-coipc::segment open_done_counter(const std::string& name) {
-  coipc::segment_geometry g;
-  g.body_size = 64;
-  return coipc::segment::open(name + ".done", coipc::fingerprint_of<std::uint32_t>(), g, {}, nullptr);
-}
-
 // Prints the stats line the parent parses: "stats <futex_waits> <futex_wakes>".
 void print_stats(const coipc::channel_stats& st) {
   std::printf("stats %llu %llu\n", static_cast<unsigned long long>(st.futex_waits),
@@ -103,10 +96,10 @@ COIPC_CHILD(stress_sender) {
     if (s.overwrite) {
       // Losses show as gaps before a sender's next message, so each sender ends with one
       // more message, sent once every sender is done (nothing can lap it then).
-      auto done = open_done_counter(s.name);
-      auto* counter = reinterpret_cast<std::atomic<std::uint32_t>*>(done.body().data());
-      counter->fetch_add(1, std::memory_order_acq_rel);
-      while (counter->load(std::memory_order_acquire) < s.senders) std::this_thread::sleep_for(1ms);
+      // The senders count themselves done in a flag shared by all of them.
+      const coipc_test::flag done(s.name + ".done");
+      done.add(1);
+      while (done.value() < s.senders) std::this_thread::sleep_for(1ms);
       send_seq(s.per_sender);
     }
     return 0;

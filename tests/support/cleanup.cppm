@@ -44,6 +44,8 @@ struct flag {
     return *reinterpret_cast<std::atomic<std::uint32_t>*>(seg.body().data());
   }
   void raise(std::uint32_t v) const { word().store(v, std::memory_order_release); }  // SYNC POINT: flag
+  /// Adds to it (several processes counting in), both ends of SYNC POINT: flag.
+  void add(std::uint32_t v) const { word().fetch_add(v, std::memory_order_acq_rel); }
   std::uint32_t value() const { return word().load(std::memory_order_acquire); }     // SYNC POINT: flag
   /// Polls (1 ms) until the flag holds `v`; false after `timeout`.
   bool wait_for(std::uint32_t v, std::chrono::milliseconds timeout) const {
