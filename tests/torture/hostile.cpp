@@ -10,7 +10,6 @@
 #include "hostile.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -22,18 +21,18 @@
 #include <utility>
 #include <vector>
 
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.hpp"
 #include "report.hpp"
+#include "run_plan.hpp"
+#include "summary_format.hpp"
+#include "variant_stage.hpp"
 
 import coipc;
 
 #include "channel_setup.hpp"
-
-extern char** environ;
 
 namespace torture {
 
@@ -64,13 +63,6 @@ constexpr const char* hcheck_descriptions[hcheck_count] = {
     "every party left and exited 0 when told to",
     "the scribbler wrote into the live segment",
 };
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64: derived seeds
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 const char* role_name(party_role r) {
   switch (r) {
@@ -108,21 +100,9 @@ struct tally {
     }
     kills += o.kills, other_deaths += o.other_deaths, bad_exits += o.bad_exits;
   }
-  std::uint64_t total_errors() const {
-    std::uint64_t n = 0;
-    for (auto e : errors) n += e;
-    return n;
-  }
-  std::uint64_t total_open_errors() const {
-    std::uint64_t n = 0;
-    for (auto e : open_errors) n += e;
-    return n;
-  }
-  std::uint64_t total_writes() const {
-    std::uint64_t n = 0;
-    for (auto w : writes) n += w;
-    return n;
-  }
+  std::uint64_t total_errors() const { return total(errors); }
+  std::uint64_t total_open_errors() const { return total(open_errors); }
+  std::uint64_t total_writes() const { return total(writes); }
 };
 
 struct variant_outcome {
@@ -142,57 +122,27 @@ struct hostile_summary {
   std::string rerun;  ///< the command line that replays this run
   unsigned slack_ms = 0, progress_bound_ms = 0;
   double seconds = 0;
-  std::uint64_t total_failures() const {
-    std::uint64_t n = 0;
-    for (auto f : failures) n += f;
-    return n;
-  }
+  std::uint64_t total_failures() const { return total(failures); }
 };
 
-class hostile_run {
+struct hostile_party : party_process {
+  bool hung_reported = false;  ///< a progress failure is reported once per incarnation
+};
+
+// Names, seeds, the cast, the timeline and the clean-up: variant_stage.hpp.
+class hostile_run : variant_stage<hostile_party> {
  public:
   hostile_run(const hostile_options& opt, const variant& v, unsigned index, std::uint64_t kills, double seconds,
               std::uint64_t t0, hostile_summary& sum)
-      : opt_(opt), v_(v), kills_budget_(kills), seconds_(seconds), seed_(mix(opt.seed + index)), t0_(t0),
-        sum_(sum), rng_(seed_) {
-    const std::string tag = std::to_string(::getpid()) + "." + std::to_string(index);
-    channel_ = "torture.hostile." + tag;
-    report_name_ = "/coipc-torture.hostile." + tag;
+      : variant_stage("torture.hostile.", v, opt.seed, index, t0, opt.verbose), opt_(opt), kills_budget_(kills),
+        seconds_(seconds), sum_(sum) {
     out_.label = v.label();
-  }
-  hostile_run(const hostile_run&) = delete;
-  hostile_run& operator=(const hostile_run&) = delete;
-
-  ~hostile_run() {
-    // However the run ended: no orphans, no segments left behind.
-    for (party& p : parties_) {
-      if (p.alive) {
-        ::kill(p.pid, SIGKILL);
-        int st = 0;
-        ::waitpid(p.pid, &st, 0);
-      }
-    }
-    remove_channel(channel_);
-    report::unlink(report_name_);
   }
 
   variant_outcome run();
 
  private:
-  struct party {
-    party_role role = party_role::none;
-    std::uint64_t incarnation = 0;
-    pid_t pid = -1;
-    bool alive = false;
-    bool killed_by_us = false;
-    bool hung_reported = false;
-    std::uint64_t spawned_ns = 0;
-    std::uint64_t restart_at_ns = 0;  ///< dead, to be restarted then (0: not pending)
-  };
-  struct event {
-    std::uint64_t ns;
-    std::string text;
-  };
+  using party = hostile_party;
 
   void start();
   void run_phase();
@@ -206,42 +156,21 @@ class hostile_run {
   void restart_due();
   void watch_progress();
 
-  void note(std::string text);
   void check(hcheck c, bool ok, const std::string& what_if_failed, std::uint64_t at_ns = 0);
-  double rel_s(std::uint64_t ns) const { return ns > t0_ ? static_cast<double>(ns - t0_) / 1e9 : 0.0; }
-  std::string who(const party& p) const {
-    return strf("#%llu %s pid %d", static_cast<ull>(p.incarnation), role_name(p.role), static_cast<int>(p.pid));
-  }
+  std::string who(const party& p) const { return torture::who(p, role_name(p.role)); }
   unsigned progress_bound_ms() const {
     return opt_.progress_bound_ms ? opt_.progress_bound_ms : opt_.timeout_max_ms + opt_.overrun_slack_ms + 700;
   }
 
   const hostile_options& opt_;
-  variant v_;
   std::uint64_t kills_budget_;
   double seconds_;
-  std::uint64_t seed_;
-  std::uint64_t t0_;
   hostile_summary& sum_;
-  std::mt19937_64 rng_;
-  std::string channel_;
-  std::string report_name_;
-  report rep_;
-  std::vector<party> parties_;
-  std::uint64_t next_incarnation_ = 0;
   bool stopping_ = false;
-  std::vector<event> events_;
-  std::vector<event> failures_;
   variant_outcome out_;
 };
 
 // ---- bookkeeping ---------------------------------------------------------------------------
-
-void hostile_run::note(std::string text) {
-  const std::uint64_t now = monotonic_ns();
-  if (opt_.verbose) std::fprintf(stderr, "  %9.3f s  %s\n", rel_s(now), text.c_str());
-  events_.push_back({now, std::move(text)});
-}
 
 void hostile_run::check(hcheck c, bool ok, const std::string& what_if_failed, std::uint64_t at_ns) {
   const auto k = static_cast<unsigned>(c);
@@ -252,41 +181,21 @@ void hostile_run::check(hcheck c, bool ok, const std::string& what_if_failed, st
   const std::uint64_t at = at_ns ? at_ns : monotonic_ns();
   const std::string text = std::string(hcheck_names[k]) + ": " + what_if_failed;
   std::fprintf(stderr, "torture --hostile: at %.3f s: %s\n", rel_s(at), text.c_str());
-  failures_.push_back({at, text});
+  log_.failure(at, text);
   note("FAILURE " + text);
 }
 
 // ---- parties ----------------------------------------------------------------------------------
 
 bool hostile_run::spawn(party& p) {
-  if (next_incarnation_ >= rep_.records()) {
-    note("no incarnation record left: not restarting");
-    return false;
-  }
-  const std::uint64_t id = ++next_incarnation_;
-  rep_.record(id)->role.store(static_cast<std::uint32_t>(p.role), std::memory_order_relaxed);
-  std::vector<std::string> args = {"coipc-torture", "--party", role_name(p.role)};
-  for (auto& f : v_.flags()) args.push_back(f);
-  for (const std::string& a :
-       {std::string("--name"), channel_, std::string("--report"), report_name_, std::string("--incarnation"),
-        std::to_string(id), std::string("--seed"), std::to_string(mix(seed_ ^ id)), std::string("--t0"),
-        std::to_string(t0_), std::string("--timeout-ms"),
-        std::to_string(opt_.timeout_min_ms) + ":" + std::to_string(opt_.timeout_max_ms)}) {
-    args.push_back(a);
-  }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(rc));
-  rep_.record(id)->pid.store(pid, std::memory_order_relaxed);
-  p.incarnation = id;
-  p.pid = pid;
-  p.alive = true;
-  p.killed_by_us = false;
+  const auto next = next_incarnation();
+  if (!next) return false;
+  const std::uint64_t id = *next;
+  std::vector<std::string> args = command_line(role_name(p.role), p.role, id);
+  args.push_back("--timeout-ms");
+  args.push_back(std::to_string(opt_.timeout_min_ms) + ":" + std::to_string(opt_.timeout_max_ms));
+  start_incarnation(p, id, *rep_.record(id), std::move(args));
   p.hung_reported = false;
-  p.spawned_ns = monotonic_ns();
   ++out_.t.incarnations[static_cast<unsigned>(p.role)];
   note("start " + who(p));
   return true;
@@ -337,27 +246,13 @@ void hostile_run::restart_due() {
 }
 
 void hostile_run::reap() {
-  for (;;) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return;
-    for (party& p : parties_) {
-      if (p.alive && p.pid == pid) {
-        on_death(p, status);
-        break;
-      }
-    }
-  }
+  reap_ended(parties_, [&](party& p, int status) { on_death(p, status); });
 }
 
 void hostile_run::kill_one(party& p) {
   note("kill " + who(p));
   p.killed_by_us = true;
-  ::kill(p.pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(p.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  on_death(p, status);
+  on_death(p, kill_and_wait(p.pid));
 }
 
 // A live party whose calls stopped returning: a call that overran without bound (it would
@@ -395,9 +290,9 @@ void hostile_run::start() {
     if (ec) error = coipc::last_error_message();
   });
   if (!error.empty()) throw std::runtime_error("cannot create channel " + channel_ + ": " + error);
-  for (unsigned i = 0; i < v_.receivers; ++i) parties_.push_back({party_role::receiver});
-  for (unsigned i = 0; i < v_.senders; ++i) parties_.push_back({party_role::sender});
-  parties_.push_back({party_role::scribbler});
+  for (unsigned i = 0; i < v_.receivers; ++i) parties_.push_back({{party_role::receiver}});
+  for (unsigned i = 0; i < v_.senders; ++i) parties_.push_back({{party_role::sender}});
+  parties_.push_back({{party_role::scribbler}});
   for (party& p : parties_) spawn(p);
 }
 
@@ -499,25 +394,7 @@ void hostile_run::collect() {
   }
   check(hcheck::scribbled, t.total_writes() > 0, v_.label() + ": the scribbler wrote nothing");
 
-  std::sort(failures_.begin(), failures_.end(), [](const event& a, const event& b) { return a.ns < b.ns; });
-  constexpr std::size_t detailed = 5;
-  for (std::size_t i = 0; i < failures_.size() && i < detailed; ++i) {
-    const event& f = failures_[i];
-    std::string text = strf("FAILURE in %s at %.3f s (seed %llu; variant seed %llu): ", v_.label().c_str(), rel_s(f.ns),
-                            static_cast<ull>(opt_.seed), static_cast<ull>(seed_)) +
-                       f.text + "\n  events around it:\n";
-    std::vector<const event*> around;
-    for (const event& e : events_) {
-      if (e.ns + 500000000ull >= f.ns && e.ns <= f.ns + 200000000ull) around.push_back(&e);
-    }
-    if (around.size() > 30) around.erase(around.begin(), around.end() - 30);
-    for (const event* e : around) text += strf("    %9.3f s  %s\n", rel_s(e->ns), e->text.c_str());
-    std::fputs(text.c_str(), stderr);
-    sum_.failure_reports.push_back(std::move(text));
-  }
-  if (failures_.size() > detailed) {
-    sum_.failure_reports.push_back(strf("... and %zu more failures in %s", failures_.size() - detailed, v_.label().c_str()));
-  }
+  log_.report_failures(v_.label(), opt_.seed, seed_, sum_.failure_reports);
 }
 
 variant_outcome hostile_run::run() {
@@ -531,27 +408,6 @@ variant_outcome hostile_run::run() {
 }
 
 // ---- the run and its summary ------------------------------------------------------------------
-
-std::vector<variant> variants_of(const hostile_options& opt) {
-  if (!opt.all) return {opt.single};
-  std::vector<variant> out;
-  for (auto kind : {kind_t::route, kind_t::channel}) {
-    for (auto policy : {policy_t::block, policy_t::overwrite}) {
-      for (auto payload : {payload_t::bytes, payload_t::typed}) {
-        for (auto api : {api_t::blocking, api_t::coroutine}) {
-          variant v = opt.single;
-          v.kind = kind;
-          v.policy = policy;
-          v.payload = payload;
-          v.api = api;
-          v.senders = kind == kind_t::route ? 1 : opt.channel_senders;
-          out.push_back(v);
-        }
-      }
-    }
-  }
-  return out;
-}
 
 std::string by_kind(const std::uint64_t (&counts)[hostile_error_kinds]) {
   std::string s;
@@ -585,36 +441,8 @@ void print_summary(const hostile_summary& s, std::FILE* out) {
   }
   std::fprintf(out, "\ndeaths: %llu by the supervisor's SIGKILL, %llu by other signals; %llu exits with an error or too early\n",
                static_cast<ull>(t.kills), static_cast<ull>(t.other_deaths), static_cast<ull>(t.bad_exits));
-  std::fprintf(out, "%-16s %10s %9s  %s\n", "check", "checks", "failures", "");
-  for (unsigned k = 0; k < hcheck_count; ++k) {
-    std::fprintf(out, "%-16s %10llu %9llu  %s\n", hcheck_names[k], static_cast<ull>(s.checks[k]),
-                 static_cast<ull>(s.failures[k]), hcheck_descriptions[k]);
-  }
-  if (s.total_failures() == 0) {
-    std::fprintf(out, "result: PASS\n");
-  } else {
-    std::fprintf(out, "result: FAIL (%llu failures; seed %llu; rerun: %s)\n", static_cast<ull>(s.total_failures()),
-                 static_cast<ull>(s.seed), s.rerun.c_str());
-    for (const std::string& r : s.failure_reports) std::fprintf(out, "%s\n", r.c_str());
-  }
-  std::fflush(out);
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += strf("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  print_check_table(out, "check", 16, 10, hcheck_names, hcheck_descriptions, s.checks, s.failures, hcheck_count);
+  print_result(out, s.total_failures(), s.seed, s.rerun, s.failure_reports);
 }
 
 std::string json_counts(const std::uint64_t* counts, const char* const* names, unsigned n) {
@@ -656,10 +484,7 @@ bool write_json(const hostile_summary& s, const std::string& path) {
   std::fprintf(f, "  \"rerun\": %s,\n  \"overrun_slack_ms\": %u,\n  \"progress_bound_ms\": %u,\n", json_string(s.rerun).c_str(),
                s.slack_ms, s.progress_bound_ms);
   std::fprintf(f, "  \"totals\": {%s},\n  \"checks\": {", json_tally(s.t).c_str());
-  for (unsigned k = 0; k < hcheck_count; ++k) {
-    std::fprintf(f, "%s\n    \"%s\": {\"checks\": %llu, \"failures\": %llu}", k ? "," : "", hcheck_names[k],
-                 static_cast<ull>(s.checks[k]), static_cast<ull>(s.failures[k]));
-  }
+  json_checks(f, hcheck_names, s.checks, s.failures, hcheck_count);
   std::fprintf(f, "\n  },\n  \"variants\": [");
   for (std::size_t i = 0; i < s.variants.size(); ++i) {
     const variant_outcome& v = s.variants[i];
@@ -667,9 +492,7 @@ bool write_json(const hostile_summary& s, const std::string& path) {
                  json_string(v.label).c_str(), json_tally(v.t).c_str(), static_cast<ull>(v.failures), v.seconds);
   }
   std::fprintf(f, "\n  ],\n  \"failure_reports\": [");
-  for (std::size_t i = 0; i < s.failure_reports.size(); ++i) {
-    std::fprintf(f, "%s\n    %s", i ? "," : "", json_string(s.failure_reports[i]).c_str());
-  }
+  json_strings(f, s.failure_reports);
   std::fprintf(f, "\n  ]\n}\n");
   return std::fclose(f) == 0;
 }
@@ -697,7 +520,7 @@ int run_hostile(const hostile_options& opt) {
   sum.slack_ms = opt.overrun_slack_ms;
   sum.progress_bound_ms = opt.progress_bound_ms ? opt.progress_bound_ms : opt.timeout_max_ms + opt.overrun_slack_ms + 700;
   const std::uint64_t t0 = monotonic_ns();
-  const std::vector<variant> variants = variants_of(opt);
+  const std::vector<variant> variants = variants_of(opt.all, opt.single, opt.channel_senders);
   std::printf("coipc-torture --hostile: seed %llu, %zu variant%s, %.0f s, %llu kills, call timeouts %u-%u ms, "
               "overrun slack %u ms (rerun: %s)\n",
               static_cast<ull>(opt.seed), variants.size(), variants.size() == 1 ? "" : "s", opt.duration_s,
@@ -710,7 +533,7 @@ int run_hostile(const hostile_options& opt) {
   std::fflush(stdout);
   const auto n = static_cast<std::uint64_t>(variants.size());
   for (std::uint64_t i = 0; i < n; ++i) {
-    const std::uint64_t kills = opt.kills / n + (i < opt.kills % n ? 1 : 0);
+    const std::uint64_t kills = share_of(opt.kills, n, i);
     variant_outcome r;
     {
       hostile_run run(opt, variants[i], static_cast<unsigned>(i), kills, opt.duration_s / static_cast<double>(n), t0, sum);
@@ -730,12 +553,7 @@ int run_hostile(const hostile_options& opt) {
     sum.variants.push_back(std::move(r));
   }
   sum.seconds = static_cast<double>(monotonic_ns() - t0) / 1e9;
-  print_summary(sum, stdout);
-  if (!opt.json_path.empty() && !write_json(sum, opt.json_path)) {
-    std::fprintf(stderr, "coipc-torture: cannot write %s\n", opt.json_path.c_str());
-    return 2;
-  }
-  return sum.total_failures() == 0 ? 0 : 1;
+  return finish_run(sum, opt.json_path);
 }
 
 }  // namespace torture

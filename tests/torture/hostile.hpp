@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "party_line.hpp"
 #include "report.hpp"
 #include "variant.hpp"
 
@@ -51,14 +52,9 @@ int run_hostile(const hostile_options& options);
 /// Whether `role` (the value after --party) names a hostile party.
 bool is_hostile_role(const std::string& role);
 
-struct hostile_party_config {
-  party_role role = party_role::none;  ///< sender, receiver or scribbler
-  variant v;
-  std::string channel;
-  std::string report_name;
-  std::uint64_t incarnation = 0;
-  std::uint64_t seed = 0;
-  std::uint64_t t0_ns = 0;  ///< the supervisor's start (CLOCK_MONOTONIC), for printed times
+/// The common options (party_line.hpp; the role: sender, receiver or scribbler), and the
+/// hostile writer's own.
+struct hostile_party_config : party_base {
   unsigned timeout_min_ms = 50;
   unsigned timeout_max_ms = 100;
 };

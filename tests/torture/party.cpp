@@ -74,52 +74,28 @@ bool mid_payload_due(const party_config& cfg, const report_header& header) noexc
 
 std::optional<party_config> parse_party(const std::vector<std::string>& args, std::string& error) {
   party_config c;
-  auto bad = [&](const std::string& what) {
-    error = "party: " + what;
-    return std::nullopt;
+  auto role_of = [](const std::string& r) {
+    return r == "sender" ? party_role::sender : r == "receiver" ? party_role::receiver : party_role::none;
   };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (i + 1 >= args.size()) return bad("missing value after " + a);
-    const std::string& val = args[++i];
-    if (a == "--party") {
-      if (val == "sender") c.role = party_role::sender;
-      else if (val == "receiver") c.role = party_role::receiver;
-      else return bad("unknown role " + val);
-    } else if (a == "--kind") {
-      c.v.kind = val == "channel" ? kind_t::channel : kind_t::route;
-    } else if (a == "--policy") {
-      c.v.policy = val == "overwrite" ? policy_t::overwrite : policy_t::block;
-    } else if (a == "--payload") {
-      c.v.payload = val == "typed" ? payload_t::typed : payload_t::bytes;
-    } else if (a == "--api") {
-      c.v.api = val == "coroutine" ? api_t::coroutine : api_t::blocking;
-    } else if (a == "--name") {
-      c.channel = val;
-    } else if (a == "--report") {
-      c.report_name = val;
-    } else if (a == "--incarnation") {
-      c.incarnation = std::stoull(val);
-    } else if (a == "--seed") {
-      c.seed = std::stoull(val);
-    } else if (a == "--t0") {
-      c.t0_ns = std::stoull(val);
-    } else if (a == "--blind") {
+  auto own = [&](const std::string& a, const std::string& val, std::string& bad) {
+    if (a == "--blind") {
       c.blind = val == "1";
     } else if (a == "--die-at") {
       const auto colon = val.find(':');
       const auto p = parse_die_point(std::string_view(val).substr(0, colon));
-      if (!p || colon == std::string::npos) return bad("--die-at wants POINT:N, got " + val);
+      if (!p || colon == std::string::npos) {
+        bad = "--die-at wants POINT:N, got " + val;
+        return true;
+      }
       c.die_at = p;
       c.die_after = std::stoull(val.substr(colon + 1));
-      if (c.die_after == 0) return bad("--die-at: N counts from 1");
+      if (c.die_after == 0) bad = "--die-at: N counts from 1";
     } else {
-      return bad("unknown option " + a);
+      return false;
     }
-  }
-  if (c.role == party_role::none || c.channel.empty() || c.report_name.empty() || c.incarnation == 0) {
-    return bad("--party, --name, --report and --incarnation are required");
-  }
+    return true;
+  };
+  if (!parse_party_line(args, "party", role_of, own, c, error)) return std::nullopt;
   return c;
 }
 

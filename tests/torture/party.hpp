@@ -16,19 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "party_line.hpp"
 #include "report.hpp"
 #include "variant.hpp"
 
 namespace torture {
 
-struct party_config {
-  party_role role = party_role::none;
-  variant v;
-  std::string channel;
-  std::string report_name;
-  std::uint64_t incarnation = 0;
-  std::uint64_t seed = 0;
-  std::uint64_t t0_ns = 0;  ///< the supervisor's start (CLOCK_MONOTONIC), for printed times
+/// The common options (party_line.hpp), and the kill torture's own.
+struct party_config : party_base {
   std::optional<die_point> die_at;
   std::uint64_t die_after = 0;  ///< the Nth time the point is reached (1-based)
   bool blind = false;           ///< liveness checks learn nothing from kill() or /proc

@@ -470,53 +470,24 @@ bool is_hostile_role(const std::string& role) {
 
 std::optional<hostile_party_config> parse_hostile_party(const std::vector<std::string>& args, std::string& error) {
   hostile_party_config c;
-  auto bad = [&](const std::string& what) {
-    error = "hostile party: " + what;
-    return std::nullopt;
+  auto role_of = [](const std::string& r) {
+    if (r == "hostile-sender") return party_role::sender;
+    if (r == "hostile-receiver") return party_role::receiver;
+    if (r == "scribbler") return party_role::scribbler;
+    return party_role::none;
   };
-  try {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (i + 1 >= args.size()) return bad("missing value after " + a);
-      const std::string& val = args[++i];
-      if (a == "--party") {
-        if (val == "hostile-sender") c.role = party_role::sender;
-        else if (val == "hostile-receiver") c.role = party_role::receiver;
-        else if (val == "scribbler") c.role = party_role::scribbler;
-        else return bad("unknown role " + val);
-      } else if (a == "--kind") {
-        c.v.kind = val == "channel" ? kind_t::channel : kind_t::route;
-      } else if (a == "--policy") {
-        c.v.policy = val == "overwrite" ? policy_t::overwrite : policy_t::block;
-      } else if (a == "--payload") {
-        c.v.payload = val == "typed" ? payload_t::typed : payload_t::bytes;
-      } else if (a == "--api") {
-        c.v.api = val == "coroutine" ? api_t::coroutine : api_t::blocking;
-      } else if (a == "--name") {
-        c.channel = val;
-      } else if (a == "--report") {
-        c.report_name = val;
-      } else if (a == "--incarnation") {
-        c.incarnation = std::stoull(val);
-      } else if (a == "--seed") {
-        c.seed = std::stoull(val);
-      } else if (a == "--t0") {
-        c.t0_ns = std::stoull(val);
-      } else if (a == "--timeout-ms") {
-        const auto colon = val.find(':');
-        if (colon == std::string::npos) return bad("--timeout-ms wants MIN:MAX, got " + val);
-        c.timeout_min_ms = static_cast<unsigned>(std::stoul(val.substr(0, colon)));
-        c.timeout_max_ms = static_cast<unsigned>(std::stoul(val.substr(colon + 1)));
-      } else {
-        return bad("unknown option " + a);
-      }
+  auto own = [&](const std::string& a, const std::string& val, std::string& bad) {
+    if (a != "--timeout-ms") return false;
+    const auto colon = val.find(':');
+    if (colon == std::string::npos) {
+      bad = "--timeout-ms wants MIN:MAX, got " + val;
+      return true;
     }
-  } catch (const std::exception& e) {
-    return bad(e.what());
-  }
-  if (c.role == party_role::none || c.channel.empty() || c.report_name.empty() || c.incarnation == 0) {
-    return bad("--party, --name, --report and --incarnation are required");
-  }
+    c.timeout_min_ms = static_cast<unsigned>(std::stoul(val.substr(0, colon)));
+    c.timeout_max_ms = static_cast<unsigned>(std::stoul(val.substr(colon + 1)));
+    return true;
+  };
+  if (!parse_party_line(args, "hostile party", role_of, own, c, error)) return std::nullopt;
   return c;
 }
 

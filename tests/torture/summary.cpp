@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "summary_format.hpp"
 #include "supervisor.hpp"
 
 namespace torture {
@@ -9,27 +10,6 @@ namespace torture {
 namespace {
 
 using ull = unsigned long long;
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -54,19 +34,9 @@ void print_summary(const summary& s, std::FILE* out) {
   std::fprintf(out, "longest progress gap: %.1f ms while the kills went on, %.1f ms after the last kill (bound %u ms)\n",
                static_cast<double>(s.longest_kill_gap_ns) / 1e6, static_cast<double>(s.longest_gap_ns) / 1e6,
                s.progress_bound_ms);
-  std::fprintf(out, "%-22s %14s %9s  %s\n", "invariant", "checks", "failures", "");
-  for (unsigned k = 0; k < invariant_count; ++k) {
-    std::fprintf(out, "%-22s %14llu %9llu  %s\n", invariant_names[k], static_cast<ull>(s.checks[k]),
-                 static_cast<ull>(s.failures[k]), invariant_descriptions[k]);
-  }
-  if (s.total_failures() == 0) {
-    std::fprintf(out, "result: PASS\n");
-  } else {
-    std::fprintf(out, "result: FAIL (%llu failures; seed %llu)\n", static_cast<ull>(s.total_failures()),
-                 static_cast<ull>(s.seed));
-    for (const std::string& r : s.failure_reports) std::fprintf(out, "%s\n", r.c_str());
-  }
-  std::fflush(out);
+  print_check_table(out, "invariant", 22, 14, invariant_names, invariant_descriptions, s.checks, s.failures,
+                    invariant_count);
+  print_result(out, s.total_failures(), s.seed, "", s.failure_reports);
 }
 
 bool write_json(const summary& s, const std::string& path) {
@@ -93,10 +63,7 @@ bool write_json(const summary& s, const std::string& path) {
                static_cast<double>(s.longest_gap_ns) / 1e6, static_cast<double>(s.longest_kill_gap_ns) / 1e6,
                s.progress_bound_ms);
   std::fprintf(f, "  \"invariants\": {");
-  for (unsigned k = 0; k < invariant_count; ++k) {
-    std::fprintf(f, "%s\n    \"%s\": {\"checks\": %llu, \"failures\": %llu}", k ? "," : "", invariant_names[k],
-                 static_cast<ull>(s.checks[k]), static_cast<ull>(s.failures[k]));
-  }
+  json_checks(f, invariant_names, s.checks, s.failures, invariant_count);
   std::fprintf(f, "\n  },\n  \"variants\": [");
   for (std::size_t i = 0; i < s.variants.size(); ++i) {
     const variant_result& v = s.variants[i];
@@ -110,9 +77,7 @@ bool write_json(const summary& s, const std::string& path) {
                  static_cast<double>(v.longest_gap_ns) / 1e6, static_cast<ull>(v.failures), v.seconds);
   }
   std::fprintf(f, "\n  ],\n  \"failure_reports\": [");
-  for (std::size_t i = 0; i < s.failure_reports.size(); ++i) {
-    std::fprintf(f, "%s\n    %s", i ? "," : "", json_string(s.failure_reports[i]).c_str());
-  }
+  json_strings(f, s.failure_reports);
   std::fprintf(f, "\n  ]\n}\n");
   return std::fclose(f) == 0;
 }

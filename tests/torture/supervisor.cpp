@@ -20,7 +20,6 @@
 #include "supervisor.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -28,20 +27,18 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.hpp"
 #include "report.hpp"
-
-extern char** environ;
+#include "run_plan.hpp"
+#include "variant_stage.hpp"
 
 namespace torture {
 
@@ -51,65 +48,27 @@ using ull = unsigned long long;
 
 const char* role_name(party_role r) { return r == party_role::sender ? "sender" : "receiver"; }
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64: derived seeds
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+struct kill_party : party_process {
+  bool armed = false;
+  bool provoked = false;        ///< killed to make an armed peer run a death check
+  bool stall_reported = false;  ///< a progress failure in the kill phase is reported once
+};
 
-class variant_run {
+// Names, seeds, the cast, the timeline and the clean-up: variant_stage.hpp.
+class variant_run : variant_stage<kill_party> {
  public:
   variant_run(const run_options& opt, const variant& v, unsigned index, std::uint64_t kills, double seconds,
               std::uint64_t t0, summary& sum)
-      : opt_(opt), v_(v), kills_budget_(kills), seconds_budget_(seconds),
-        seed_(mix(opt.seed + index)), t0_(t0), sum_(sum), rng_(seed_) {
-    const std::string tag = std::to_string(::getpid()) + "." + std::to_string(index);
-    channel_ = "torture." + tag;
-    report_name_ = "/coipc-torture." + tag;
+      : variant_stage("torture.", v, opt.seed, index, t0, opt.verbose), opt_(opt), kills_budget_(kills),
+        seconds_budget_(seconds), sum_(sum) {
     result_.label = v.label();
-  }
-  variant_run(const variant_run&) = delete;
-  variant_run& operator=(const variant_run&) = delete;
-
-  ~variant_run() {
-    // However the run ended: no orphans, no segments left behind.
-    for (party& p : parties_) {
-      if (p.alive) {
-        ::kill(p.pid, SIGKILL);
-        int st = 0;
-        ::waitpid(p.pid, &st, 0);
-      }
-    }
-    probe_.reset();
-    remove_channel(channel_);
-    report::unlink(report_name_);
   }
 
   variant_result run();
 
  private:
   enum class phase { starting, killing, quiet, stopping, ending };
-  struct party {
-    party_role role = party_role::none;
-    std::uint64_t incarnation = 0;
-    pid_t pid = -1;
-    bool alive = false;
-    bool killed_by_us = false;
-    bool armed = false;
-    std::uint64_t spawned_ns = 0;
-    std::uint64_t restart_at_ns = 0;  ///< dead, to be restarted then (0: not pending)
-    bool provoked = false;            ///< killed to make an armed peer run a death check
-    bool stall_reported = false;      ///< a progress failure in the kill phase is reported once
-  };
-  struct event {
-    std::uint64_t ns;
-    std::string text;
-  };
-  struct failure {
-    std::uint64_t ns;
-    std::string text;
-  };
+  using party = kill_party;
 
   void start();
   void kill_phase();
@@ -132,46 +91,25 @@ class variant_run {
   void wait_exit(party_role role, unsigned seconds, const char* why);
   unsigned alive(party_role role) const;
 
-  void note(std::string text);
   void check(invariant i, bool ok, const std::string& what_if_failed);
-  double rel_s(std::uint64_t ns) const { return ns > t0_ ? static_cast<double>(ns - t0_) / 1e9 : 0.0; }
-  std::string who(const party& p) const {
-    return strf("#%llu %s pid %d", static_cast<ull>(p.incarnation), role_name(p.role), static_cast<int>(p.pid));
-  }
+  std::string who(const party& p) const { return torture::who(p, role_name(p.role)); }
 
   const run_options& opt_;
-  variant v_;
   std::uint64_t kills_budget_;
   double seconds_budget_;
-  std::uint64_t seed_;
-  std::uint64_t t0_;
   summary& sum_;
-  std::mt19937_64 rng_;
-  std::string channel_;
-  std::string report_name_;
-  report rep_;
   std::unique_ptr<channel_probe> probe_;
   bool probe_sender_ = false;
   std::uint64_t pause_end_ns_ = 0;  ///< when the last drained check let the senders go on
   std::uint64_t last_sender_death_ns_ = 0;
-  std::vector<party> parties_;
   party_role provoke_ = party_role::none;  ///< the role the next random kill picks, if any
   bool claim_death_wanted_ = false;        ///< arm the next sender to die holding a claim
-  std::uint64_t next_incarnation_ = 0;
   std::uint64_t kills_ = 0;
   phase phase_ = phase::starting;
-  std::vector<event> events_;
-  std::vector<failure> failures_;
   variant_result result_;
 };
 
 // ---- bookkeeping ---------------------------------------------------------------------------
-
-void variant_run::note(std::string text) {
-  const std::uint64_t now = monotonic_ns();
-  if (opt_.verbose) std::fprintf(stderr, "  %9.3f s  %s\n", rel_s(now), text.c_str());
-  events_.push_back({now, std::move(text)});
-}
 
 void variant_run::check(invariant i, bool ok, const std::string& what_if_failed) {
   const auto k = static_cast<unsigned>(i);
@@ -181,7 +119,7 @@ void variant_run::check(invariant i, bool ok, const std::string& what_if_failed)
   ++result_.failures;
   const std::string text = std::string(name_of(i)) + ": " + what_if_failed;
   std::fprintf(stderr, "torture: supervisor at %.3f s: %s\n", rel_s(monotonic_ns()), text.c_str());
-  failures_.push_back({monotonic_ns(), "supervisor: " + text});
+  log_.failure(monotonic_ns(), "supervisor: " + text);
   note("FAILURE " + text);
 }
 
@@ -238,20 +176,10 @@ std::optional<std::pair<die_point, std::uint64_t>> variant_run::choose_arm(party
 }
 
 bool variant_run::spawn(party& p, bool may_arm) {
-  if (next_incarnation_ >= rep_.records()) {
-    note("no incarnation record left: not restarting");
-    return false;
-  }
-  const std::uint64_t id = ++next_incarnation_;
-  party_record* rec = rep_.record(id);
-  rec->role.store(static_cast<std::uint32_t>(p.role), std::memory_order_relaxed);
-  std::vector<std::string> args = {"coipc-torture", "--party", role_name(p.role)};
-  for (auto& f : v_.flags()) args.push_back(f);
-  for (const std::string& a : {std::string("--name"), channel_, std::string("--report"), report_name_,
-                               std::string("--incarnation"), std::to_string(id), std::string("--seed"),
-                               std::to_string(mix(seed_ ^ id)), std::string("--t0"), std::to_string(t0_)}) {
-    args.push_back(a);
-  }
+  const auto next = next_incarnation();
+  if (!next) return false;
+  const std::uint64_t id = *next;
+  std::vector<std::string> args = command_line(role_name(p.role), p.role, id);
   std::optional<std::string> arm;
   if (auto point = may_arm ? choose_arm(p.role) : std::nullopt) {
     arm = std::string(die_point_names[static_cast<unsigned>(point->first)]) + ":" + std::to_string(point->second);
@@ -265,21 +193,9 @@ bool variant_run::spawn(party& p, bool may_arm) {
     args.push_back("1");
     ++sum_.blind;
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  // posix_spawn: a vfork-like start, cheap even with the supervisor's mappings.
-  const int rc = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) throw std::runtime_error(std::string("posix_spawn: ") + std::strerror(rc));
-  rec->pid.store(pid, std::memory_order_relaxed);
-  p.incarnation = id;
-  p.pid = pid;
-  p.alive = true;
-  p.killed_by_us = false;
+  start_incarnation(p, id, *rep_.record(id), std::move(args));
   p.armed = arm.has_value();
   p.provoked = false;
-  p.spawned_ns = monotonic_ns();
   if (p.role == party_role::sender) {
     ++result_.sender_incarnations;
   } else {
@@ -354,17 +270,7 @@ void variant_run::restart_due() {
 }
 
 void variant_run::reap() {
-  for (;;) {
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) return;
-    for (party& p : parties_) {
-      if (p.alive && p.pid == pid) {
-        on_death(p, status);
-        break;
-      }
-    }
-  }
+  reap_ended(parties_, [&](party& p, int status) { on_death(p, status); });
 }
 
 template <class Pred>
@@ -381,11 +287,7 @@ bool variant_run::reap_until(std::uint64_t deadline_ns, Pred done) {
 void variant_run::kill_one(party& p) {
   note("kill " + who(p));
   p.killed_by_us = true;
-  ::kill(p.pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(p.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  on_death(p, status);
+  on_death(p, kill_and_wait(p.pid));
 }
 
 // receiver_count() while parties come and go: at least the receivers that had connected
@@ -559,7 +461,7 @@ void variant_run::start() {
   note("variant " + v_.label() + strf(" seed %llu", static_cast<ull>(seed_)));
   // Receivers first, so that they see every sender's first message (checked under block).
   for (unsigned i = 0; i < v_.receivers; ++i) {
-    parties_.push_back({party_role::receiver});
+    parties_.push_back({{party_role::receiver}});
     spawn(parties_.back(), false);
   }
   check(invariant::no_errors, wait_connected(party_role::receiver, 10), "receivers did not connect within 10 s");
@@ -569,7 +471,7 @@ void variant_run::start() {
     check(invariant::no_errors, probe_sender_, "supervisor's sender endpoint: " + error);
   }
   for (unsigned i = 0; i < v_.senders; ++i) {
-    parties_.push_back({party_role::sender});
+    parties_.push_back({{party_role::sender}});
     spawn(parties_.back(), false);
   }
   check(invariant::no_errors, wait_connected(party_role::sender, 10), "senders did not connect within 10 s");
@@ -688,32 +590,13 @@ void variant_run::collect() {
       result_.lost += rec->lost.load(std::memory_order_relaxed);
     }
     if (failed && rec->failure_text_ready.load(std::memory_order_acquire)) {
-      failures_.push_back({rec->first_failure_ns.load(std::memory_order_relaxed),
-                           strf("#%llu %s pid %d: %s (%llu failures in this incarnation)", static_cast<ull>(id),
-                                role_name(role), rec->pid.load(std::memory_order_relaxed), rec->failure_text,
-                                static_cast<ull>(failed))});
+      log_.failure(rec->first_failure_ns.load(std::memory_order_relaxed),
+                   strf("#%llu %s pid %d: %s (%llu failures in this incarnation)", static_cast<ull>(id),
+                        role_name(role), rec->pid.load(std::memory_order_relaxed), rec->failure_text,
+                        static_cast<ull>(failed)));
     }
   }
-  std::sort(failures_.begin(), failures_.end(), [](const failure& a, const failure& b) { return a.ns < b.ns; });
-  constexpr std::size_t detailed = 5;
-  for (std::size_t i = 0; i < failures_.size() && i < detailed; ++i) {
-    const failure& f = failures_[i];
-    std::string text = strf("FAILURE in %s at %.3f s (seed %llu; variant seed %llu): ", v_.label().c_str(), rel_s(f.ns),
-                            static_cast<ull>(opt_.seed), static_cast<ull>(seed_)) +
-                       f.text + "\n  events around it:\n";
-    // The events from half a second before to a fifth after, at most 30.
-    std::vector<const event*> around;
-    for (const event& e : events_) {
-      if (e.ns + 500000000ull >= f.ns && e.ns <= f.ns + 200000000ull) around.push_back(&e);
-    }
-    if (around.size() > 30) around.erase(around.begin(), around.end() - 30);
-    for (const event* e : around) text += strf("    %9.3f s  %s\n", rel_s(e->ns), e->text.c_str());
-    std::fputs(text.c_str(), stderr);
-    sum_.failure_reports.push_back(std::move(text));
-  }
-  if (failures_.size() > detailed) {
-    sum_.failure_reports.push_back(strf("... and %zu more failures in %s", failures_.size() - detailed, v_.label().c_str()));
-  }
+  log_.report_failures(v_.label(), opt_.seed, seed_, sum_.failure_reports);
 }
 
 variant_result variant_run::run() {
@@ -727,27 +610,6 @@ variant_result variant_run::run() {
   return result_;
 }
 
-std::vector<variant> variants_of(const run_options& opt) {
-  if (!opt.all) return {opt.single};
-  std::vector<variant> out;
-  for (auto kind : {kind_t::route, kind_t::channel}) {
-    for (auto policy : {policy_t::block, policy_t::overwrite}) {
-      for (auto payload : {payload_t::bytes, payload_t::typed}) {
-        for (auto api : {api_t::blocking, api_t::coroutine}) {
-          variant v = opt.single;
-          v.kind = kind;
-          v.policy = policy;
-          v.payload = payload;
-          v.api = api;
-          v.senders = kind == kind_t::route ? 1 : opt.channel_senders;
-          out.push_back(v);
-        }
-      }
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_supervisor(const run_options& opt) {
@@ -756,7 +618,7 @@ int run_supervisor(const run_options& opt) {
   sum.progress_bound_ms = opt.progress_bound_ms;
   sum.fault_points = fault_points_compiled_in();
   const std::uint64_t t0 = monotonic_ns();
-  const std::vector<variant> variants = variants_of(opt);
+  const std::vector<variant> variants = variants_of(opt.all, opt.single, opt.channel_senders);
   std::printf("coipc-torture: seed %llu, %zu variant%s, %llu kills%s (rerun with --seed %llu)\n",
               static_cast<ull>(opt.seed), variants.size(), variants.size() == 1 ? "" : "s",
               static_cast<ull>(opt.kills), opt.duration_s > 0 ? strf(", at most %.0f s of kills", opt.duration_s).c_str() : "",
@@ -769,7 +631,7 @@ int run_supervisor(const run_options& opt) {
   const auto n = static_cast<std::uint64_t>(variants.size());
   for (std::uint64_t i = 0; i < n; ++i) {
     // The kills and the time spread evenly, the remainder to the first variants.
-    const std::uint64_t kills = opt.kills / n + (i < opt.kills % n ? 1 : 0);
+    const std::uint64_t kills = share_of(opt.kills, n, i);
     if (opt.kills != 0 && kills == 0) continue;
     const double seconds = opt.duration_s > 0 ? opt.duration_s / static_cast<double>(n) : 0;
     variant_result r;
@@ -794,12 +656,7 @@ int run_supervisor(const run_options& opt) {
     sum.variants.push_back(std::move(r));
   }
   sum.seconds = static_cast<double>(monotonic_ns() - t0) / 1e9;
-  print_summary(sum, stdout);
-  if (!opt.json_path.empty() && !write_json(sum, opt.json_path)) {
-    std::fprintf(stderr, "coipc-torture: cannot write %s\n", opt.json_path.c_str());
-    return 2;
-  }
-  return sum.total_failures() == 0 ? 0 : 1;
+  return finish_run(sum, opt.json_path);
 }
 
 }  // namespace torture

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "invariants.hpp"
+#include "summary_format.hpp"
 #include "variant.hpp"
 
 namespace torture {
@@ -68,16 +69,8 @@ struct summary {
   double seconds = 0;
   bool fault_points = false;
 
-  std::uint64_t total_kills() const {
-    std::uint64_t n = 0;
-    for (auto k : kills_by_kind) n += k;
-    return n;
-  }
-  std::uint64_t total_failures() const {
-    std::uint64_t n = 0;
-    for (auto f : failures) n += f;
-    return n;
-  }
+  std::uint64_t total_kills() const { return total(kills_by_kind); }
+  std::uint64_t total_failures() const { return total(failures); }
 };
 
 /// Runs the whole torture (every variant asked for); returns the exit status.
