@@ -90,15 +90,19 @@ class channel_life {
   /// The waiter holds no operation of the channel any more; true when the caller must
   /// close the endpoint now (no attempt in flight).
   [[nodiscard]] bool mark_swept() noexcept {
-    const std::uint32_t v = word_.fetch_or(swept_bit, std::memory_order_acq_rel);  // SYNC POINT: channel life
+    // acq_rel: the waiter's last look at the endpoint happens before whoever closes it, and
+    // we see the attempts that left before (SYNC POINT: channel life).
+    const std::uint32_t v = word_.fetch_or(swept_bit, std::memory_order_acq_rel);
     return (v & count_mask) == 0 && claim_finish();
   }
   bool closed() const noexcept {
-    return word_.load(std::memory_order_acquire) & closed_bit;  // SYNC POINT: channel life
+    // Acquire: pairs with mark_closed's release (SYNC POINT: channel life).
+    return word_.load(std::memory_order_acquire) & closed_bit;
   }
 
  private:
-  // Exactly one caller closes the endpoint.
+  // Exactly one caller closes the endpoint. acq_rel: whoever wins sees every access of the
+  // other side, which made its own release on this word before (SYNC POINT: channel life).
   bool claim_finish() noexcept {
     return !(word_.fetch_or(finished_bit, std::memory_order_acq_rel) & finished_bit);
   }
