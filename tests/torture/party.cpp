@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <unistd.h>
+
 import coipc;
 
 namespace torture {
@@ -52,18 +54,20 @@ void die_now(party_record& record, die_point p) noexcept {
   std::abort();  // not reached
 }
 
-void arm_die_hook(const party_config& cfg, report_header& header, party_record& record) {
-  if (!cfg.die_at) return;
-  armed_header = &header;
-  armed_record = &record;
-  armed_as = *cfg.die_at;
-  armed_point = library_point(*cfg.die_at);
-  countdown.store(cfg.die_after, std::memory_order_relaxed);
-  if (armed_point) fault::set_hook(&die_hook);
-}
-
-void blind_liveness_checks(const party_config& cfg) {
+party_record* start_party(const party_config& cfg, report& rep) {
+  party_record* record = rep.record(cfg.incarnation);
+  if (!record) return nullptr;
+  record->pid.store(::getpid(), std::memory_order_relaxed);
+  if (cfg.die_at) {
+    armed_header = &rep.header();
+    armed_record = record;
+    armed_as = *cfg.die_at;
+    armed_point = library_point(*cfg.die_at);
+    countdown.store(cfg.die_after, std::memory_order_relaxed);
+    if (armed_point) fault::set_hook(&die_hook);
+  }
   if (cfg.blind) fault::force_liveness_unknown(true);
+  return record;
 }
 
 bool mid_payload_due(const party_config& cfg, const report_header& header) noexcept {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,14 +33,27 @@ struct party_config : party_base {
 /// Parses a party's command line (after --party); nullopt (with a message) when malformed.
 std::optional<party_config> parse_party(const std::vector<std::string>& args, std::string& error);
 
-/// Arms the library's fault hook for cfg.die_at (when it names a library point): the Nth
-/// time the point is reached, and while the supervisor has not disarmed the run, the party
-/// notes the point in its record and raises SIGKILL on itself.
-void arm_die_hook(const party_config& cfg, report_header& header, party_record& record);
+/// What every party does first, sender or receiver: finds its record in the report, notes
+/// its pid, arms the library's fault hook for cfg.die_at (the Nth time the point is reached,
+/// while the supervisor has not disarmed the run, it notes the point and raises SIGKILL on
+/// itself) and, with cfg.blind, blinds its liveness checks as hidepid would (kill() and
+/// /proc prove no death: only the slot locks tell). nullptr when the report has no record
+/// for cfg.incarnation.
+party_record* start_party(const party_config& cfg, report& rep);
 
-/// With cfg.blind, this process's liveness checks see what they would under hidepid: kill()
-/// and /proc prove no death, so only the slot locks tell the dead from the living.
-void blind_liveness_checks(const party_config& cfg);
+/// A co_spawn completion handler: an exception that ended the party's coroutine fails
+/// no_errors ("<what>: <message>") and sets `status` to 3.
+inline auto fail_on_exception(party_log& log, std::string what, int& status) {
+  return [&log, what = std::move(what), &status](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log.fail(invariant::no_errors, what + ": " + x.what());
+      status = 3;
+    }
+  };
+}
 
 /// For mid_payload: whether this message is the one to die in (counts calls).
 bool mid_payload_due(const party_config& cfg, const report_header& header) noexcept;

@@ -293,25 +293,21 @@ int blocking_receiver(meter& m) {
     const nanoseconds timeout = m.pick_timeout();
     std::error_code ec;
     const call_start began = m.begin();
+    // A copied message's bytes: a bytes message's data, or the typed value itself.
+    auto received_copy = [&](const auto& v, call_kind k) {
+      if constexpr (is_bytes<T>) {
+        m.received(v->data, limit, exact, k);
+      } else {
+        m.received(std::as_bytes(std::span(&*v, 1)), limit, exact, k);
+      }
+    };
     const auto r = m.below(is_bytes<T> ? 6 : 4);
     if (r == 0) {  // recv_for
       auto v = rx->recv_for(timeout, ec);
-      if (m.returned(call_kind::recv_for, timeout, began, ec)) {
-        if constexpr (is_bytes<T>) {
-          m.received(v->data, limit, exact, call_kind::recv_for);
-        } else {
-          m.received(std::as_bytes(std::span(&*v, 1)), limit, exact, call_kind::recv_for);
-        }
-      }
+      if (m.returned(call_kind::recv_for, timeout, began, ec)) received_copy(v, call_kind::recv_for);
     } else if (r == 1) {  // try_recv
       auto v = rx->try_recv(ec);
-      if (m.returned(call_kind::try_recv, nanoseconds::zero(), began, ec)) {
-        if constexpr (is_bytes<T>) {
-          m.received(v->data, limit, exact, call_kind::try_recv);
-        } else {
-          m.received(std::as_bytes(std::span(&*v, 1)), limit, exact, call_kind::try_recv);
-        }
-      }
+      if (m.returned(call_kind::try_recv, nanoseconds::zero(), began, ec)) received_copy(v, call_kind::try_recv);
     } else if (r == 2 || r == 3) {  // view_for, try_view: read in place
       const bool timed = r == 2;
       auto v = timed ? rx->view_for(timeout, ec) : rx->try_view(ec);

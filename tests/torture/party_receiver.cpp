@@ -135,15 +135,7 @@ int coroutine_receiver(receiver_context& r) {
   }
   stream_checker check(r.log, r.rep, r.cfg.v.policy == policy_t::block, opened(r));
   int status = 0;
-  asio::co_spawn(io, receive_loop(*rx, check, r), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      r.log.fail(invariant::no_errors, std::string("co_await recv: ") + x.what());
-      status = 3;
-    }
-  });
+  asio::co_spawn(io, receive_loop(*rx, check, r), fail_on_exception(r.log, "co_await recv", status));
   io.run();
   return status;
 }
@@ -152,12 +144,9 @@ int coroutine_receiver(receiver_context& r) {
 
 int run_receiver(const party_config& cfg) {
   report rep = report::open(cfg.report_name);
-  party_record* rec = rep.record(cfg.incarnation);
+  party_record* rec = start_party(cfg, rep);
   if (!rec) return 2;
-  rec->pid.store(::getpid(), std::memory_order_relaxed);
   party_log log(*rec, cfg.incarnation, cfg.t0_ns);
-  arm_die_hook(cfg, rep.header(), *rec);
-  blind_liveness_checks(cfg);
   receiver_context r{cfg, rep, log};
   rec->pre_open_ns.store(monotonic_ns(), std::memory_order_relaxed);
   const int status = with_channel_types(cfg.v, [&]<class T, coipc::detail::channel_kind K>() {

@@ -186,15 +186,7 @@ int coroutine_sender(sender_context& s) {
   }
   opened(s, tx->channel().sender_id());
   int status = 0;
-  asio::co_spawn(io, send_loop(*tx, s), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      s.log.fail(invariant::no_errors, std::string("co_await send: ") + x.what());
-      status = 3;
-    }
-  });
+  asio::co_spawn(io, send_loop(*tx, s), fail_on_exception(s.log, "co_await send", status));
   io.run();
   return status;
 }
@@ -203,12 +195,9 @@ int coroutine_sender(sender_context& s) {
 
 int run_sender(const party_config& cfg) {
   report rep = report::open(cfg.report_name);
-  party_record* rec = rep.record(cfg.incarnation);
+  party_record* rec = start_party(cfg, rep);
   if (!rec) return 2;
-  rec->pid.store(::getpid(), std::memory_order_relaxed);
   party_log log(*rec, cfg.incarnation, cfg.t0_ns);
-  arm_die_hook(cfg, rep.header(), *rec);
-  blind_liveness_checks(cfg);
   sender_context s{cfg, rep.header(), log};
   // Before opening: a receiver that connected earlier than this must see message 0.
   rec->pre_open_ns.store(monotonic_ns(), std::memory_order_relaxed);

@@ -46,6 +46,16 @@ std::string strf(const char* fmt, ...) {
   return buf;
 }
 
+void report::map(int fd, const std::string& name) {
+  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);  // the mapping keeps the segment
+  if (base_ == MAP_FAILED) {
+    base_ = nullptr;
+    fail_errno("report segment " + name + ": mmap");
+  }
+  header_ = static_cast<report_header*>(base_);
+}
+
 report report::create(const std::string& name, std::uint32_t records) {
   ::shm_unlink(name.c_str());
   int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -57,13 +67,7 @@ report report::create(const std::string& name, std::uint32_t records) {
     ::close(fd);
     fail_errno("report segment " + name + ": ftruncate");
   }
-  r.base_ = ::mmap(nullptr, r.size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (r.base_ == MAP_FAILED) {
-    r.base_ = nullptr;
-    fail_errno("report segment " + name + ": mmap");
-  }
-  r.header_ = static_cast<report_header*>(r.base_);
+  r.map(fd, name);
   r.header_->records = records;
   r.header_->magic = report_magic;
   return r;
@@ -79,13 +83,7 @@ report report::open(const std::string& name) {
   }
   report r;
   r.size_ = size_for(probe.records);
-  r.base_ = ::mmap(nullptr, r.size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (r.base_ == MAP_FAILED) {
-    r.base_ = nullptr;
-    fail_errno("report segment " + name + ": mmap");
-  }
-  r.header_ = static_cast<report_header*>(r.base_);
+  r.map(fd, name);
   return r;
 }
 

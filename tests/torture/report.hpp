@@ -134,6 +134,9 @@ class report {
   static void unlink(const std::string& name) noexcept;
 
  private:
+  /// Maps size_ bytes of `fd` and closes it; throws (naming the segment) when it cannot.
+  void map(int fd, const std::string& name);
+
   void* base_ = nullptr;
   std::size_t size_ = 0;
   report_header* header_ = nullptr;
