@@ -28,6 +28,7 @@ import :error;
 import :segment;
 import :wait;
 import :ring;
+import :endpoint;
 
 export namespace coipc {
 

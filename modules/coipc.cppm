@@ -8,4 +8,5 @@ export import :platform;
 export import :segment;
 export import :wait;
 export import :ring;
+export import :endpoint;
 export import :channel;

@@ -1,7 +1,7 @@
-// coipc:ring, the endpoint's life cycle: opening a channel's segment, closing, moving, and
-// the slot locks that tell a dead owner from a live one. The algorithm's essay is in
-// ring.cppm; membership, sending and receiving are in ring_membership.cpp, ring_send.cpp
-// and ring_receive.cpp.
+// coipc:endpoint, the endpoint's life cycle (opening a channel's segment, closing, moving)
+// and the view's slot locks, which tell a dead owner from a live one. The algorithm's essay
+// is in ring.cppm; membership, sending and receiving are in ring_membership.cpp,
+// ring_send.cpp and ring_receive.cpp.
 module;
 #include <algorithm>
 #include <atomic>
@@ -47,22 +47,10 @@ endpoint& endpoint::operator=(endpoint&& o) noexcept {
   if (this != &o) {
     close();
     segment_ = std::move(o.segment_);
-    name_ = std::move(o.name_);
-    base_ = std::exchange(o.base_, nullptr);
-    layout_ = o.layout_;
-    options_ = o.options_;
-    max_message_ = o.max_message_;
-    token_ = o.token_;
-    sender_id_ = std::exchange(o.sender_id_, 0);
-    receiver_index_ = std::exchange(o.receiver_index_, -1);
-    read_position_ = o.read_position_;
-    cached_min_ = o.cached_min_;
-    lost_ = o.lost_;
-    expected_seq_ = std::move(o.expected_seq_);
-    recv_stall_at_ = o.recv_stall_at_;
-    send_stall_at_ = o.send_stall_at_;
+    view_ = std::exchange(o.view_, ring_view{});
+    sender_ = std::exchange(o.sender_, ring_sender{});
+    receiver_ = std::exchange(o.receiver_, ring_receiver{});
     closed_ = std::exchange(o.closed_, false);
-    claim_outstanding_ = std::exchange(o.claim_outstanding_, false);
   }
   return *this;
 }
@@ -105,17 +93,19 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
   g.max_message_size = options.max_message_size;
   g.max_receivers = options.max_receivers;
   g.max_senders = options.max_senders;
-  layout_ = ring_layout::of(g);
-  g.body_size = layout_.body_size;
+  const ring_layout layout = ring_layout::of(g);
+  g.body_size = layout.body_size;
 
   // A new segment's body is all zeros, which is the ring's valid empty state: tail at 0,
   // every slot free, every entry stale (lap tag 0 never matches).
-  name_ = std::string(name);
+  view_ = ring_view{};
+  view_.name_ = std::string(name);
   segment_ = segment::open(name, type, g, options.segment, nullptr, ec);
   if (ec) return false;
-  base_ = segment_.body().data();
-  options_ = options;
-  max_message_ = options.max_message_size;
+  view_.base_ = segment_.body().data();
+  view_.layout_ = layout;
+  view_.options_ = options;
+  view_.fd_ = segment_.fd();
   const platform::process_id me = platform::this_process();
   if (me.start_time == 0) {
     close();
@@ -125,13 +115,13 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
                                     "with an identity peers could not verify",
                                     name));
   }
-  token_ = owner_token::of(me);
+  view_.token_ = owner_token::of(me);
   closed_ = false;
-  if (as_sender && !connect_sender(ec)) {
+  if (as_sender && !sender_.connect(view_, ec)) {
     close();
     return false;
   }
-  if (as_receiver && !connect_receiver(ec)) {
+  if (as_receiver && !receiver_.connect(view_, ec)) {
     close();
     return false;
   }
@@ -139,22 +129,23 @@ bool endpoint::open(std::string_view name, const type_fingerprint& type,
 }
 
 void endpoint::close(bool keep_mapping) noexcept {
-  if (base_ && !closed_) {
-    if (sender_id_) release_sender_slot();  // settles an outstanding loan's claim too
-    if (receiver_index_ >= 0) release_receiver_slot();
+  if (view_.is_mapped() && !closed_) {
+    if (sender_.connected()) sender_.leave(view_);  // settles an outstanding loan's claim too
+    if (receiver_.connected()) receiver_.leave(view_);
     closed_ = true;
   }
   // Loans and views taken from this endpoint may still point into the mapping.
-  if (!keep_mapping && base_) {
+  if (!keep_mapping && view_.is_mapped()) {
     segment_ = segment();
-    base_ = nullptr;
+    view_.base_ = nullptr;
+    view_.fd_ = -1;
   }
 }
 
 bool endpoint::check_open_failed(bool want_sender, std::error_code& ec) const {
-  if (!base_ || closed_) {
+  if (!view_.is_mapped() || closed_) {
     return detail::fail(ec, errc::closed,
-                        closed_ ? fmt::format("channel '{}': used after close()", name_)
+                        closed_ ? fmt::format("channel '{}': used after close()", name())
                                 : std::string("channel endpoint used before it was opened"));
   }
   return detail::fail(ec, errc::wrong_role,
@@ -162,36 +153,36 @@ bool endpoint::check_open_failed(bool want_sender, std::error_code& ec) const {
                                   want_sender ? "send" : "receive"));
 }
 
+// ---- ring_view: slot owners' lives -------------------------------------------------------
 
-// ---- slot owners' lives ----------------------------------------------------------------------
-
-bool endpoint::holds_slot_lock(std::uint32_t lock_index) const noexcept {
-  return (sender_id_ != 0 && lock_index == slot_lock_index::of_sender(sender_id_)) ||
-         (receiver_index_ >= 0 &&
-          lock_index == slot_lock_index::of_receiver(static_cast<std::uint32_t>(receiver_index_)));
+void ring_view::hold_own_slot(std::uint32_t lock_index) noexcept {
+  (lock_index < slot_lock_index::of_receiver(0) ? own_sender_lock_ : own_receiver_lock_) = lock_index;
 }
 
-bool endpoint::owner_dead(std::uint32_t lock_index, std::uint64_t owner) const noexcept {
+void ring_view::drop_own_slot(std::uint32_t lock_index) noexcept {
+  (lock_index < slot_lock_index::of_receiver(0) ? own_sender_lock_ : own_receiver_lock_) = no_lock;
+}
+
+bool ring_view::owner_dead(std::uint32_t lock_index, std::uint64_t owner) const noexcept {
   // Our own description never conflicts with itself: the query would say "free".
-  if (holds_slot_lock(lock_index)) return false;
+  if (lock_index == own_sender_lock_ || lock_index == own_receiver_lock_) return false;
   if (!platform::is_alive(owner_token::process(owner))) return true;  // proven: fast path
   // /proc says alive, or cannot say. The lock can: nobody holds it, so the process the
   // word names is dead (see the invariant in "Crashes").
-  return platform::query_slot_lock(segment_.fd(), lock_index) == platform::slot_lock_state::free;
+  return platform::query_slot_lock(fd_, lock_index) == platform::slot_lock_state::free;
 }
 
-endpoint::lock_take endpoint::take_slot_lock(std::uint32_t lock_index,
-                                             std::error_code& ec) const noexcept {
-  if (platform::take_slot_lock(segment_.fd(), lock_index, ec)) return lock_take::taken;
+ring_view::lock_take ring_view::take_slot_lock(std::uint32_t lock_index,
+                                               std::error_code& ec) const noexcept {
+  if (platform::take_slot_lock(fd_, lock_index, ec)) return lock_take::taken;
   return platform::slot_lock_taken_elsewhere(ec) ? lock_take::busy : lock_take::failed;
 }
 
-void endpoint::release_slot_lock(std::uint32_t lock_index) const noexcept {
-  platform::release_slot_lock(segment_.fd(), lock_index);
+void ring_view::release_slot_lock(std::uint32_t lock_index) const noexcept {
+  platform::release_slot_lock(fd_, lock_index);
 }
 
-channel_stats endpoint::stats() const noexcept {
-  if (!base_) return {};
+channel_stats ring_view::stats() const noexcept {
   // Relaxed: statistics.
   return {control().futex.waits.load(std::memory_order_relaxed),
           control().futex.wakes.load(std::memory_order_relaxed)};

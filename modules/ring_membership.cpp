@@ -1,6 +1,6 @@
-// coipc:ring, membership: senders and receivers taking a slot (a free one, or a dead
-// owner's), leaving it, and counting the receivers. See "Connecting receivers" and
-// "Crashes" in ring.cppm.
+// coipc:endpoint, membership: senders and receivers taking a slot (a free one, or a dead
+// owner's), leaving it, counting the receivers, and evicting a dead one. See "Connecting
+// receivers" and "Crashes" in ring.cppm.
 module;
 #include <algorithm>
 #include <atomic>
@@ -29,50 +29,51 @@ namespace coipc::detail {
 // the process doing it is stopped there: such slots are looked at again for at most one
 // stall timeout, then count as taken.
 
-bool endpoint::connect_sender(std::error_code& ec) {
-  const std::uint32_t slots = options_.kind == channel_kind::route ? 1 : options_.max_senders;
-  const auto busy_until = std::chrono::steady_clock::now() + options_.stall_timeout;
+bool ring_sender::connect(ring_view& ring, std::error_code& ec) {
+  const std::uint32_t slots = ring.options().kind == channel_kind::route ? 1 : ring.options().max_senders;
+  const auto busy_until = std::chrono::steady_clock::now() + ring.options().stall_timeout;
   for (;;) {
     bool busy_seen = false;
     for (std::uint32_t id = 1; id <= slots; ++id) {
-      sender_slot& slot = sender_at(id);
+      sender_slot& slot = ring.sender_at(id);
       const std::uint32_t lock = slot_lock_index::of_sender(id);
       std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
       const bool free = cur == 0;
-      if (!free && !owner_dead(lock, cur)) {
+      if (!free && !ring.owner_dead(lock, cur)) {
         if (cur & owner_token::transient_bit) {
           // A live process is settling a dead owner's claim here (microseconds): wait for
           // the slot to come free (as for a busy lock, above) rather than report it taken.
           busy_seen = true;
           continue;
         }
-        if (options_.kind == channel_kind::route) {
+        if (ring.options().kind == channel_kind::route) {
           return detail::fail(ec, errc::sender_exists,
                               fmt::format("route '{}': already has a live sender (pid {})",
-                                          name(), owner_token::process(cur).pid));
+                                          ring.name(), owner_token::process(cur).pid));
         }
         continue;
       }
       // Free, or its owner (or settler) is dead: take it, the death signal first, so that
       // no checker ever sees us in the owner word without our lock.
-      switch (take_slot_lock(lock, ec)) {
-        case lock_take::taken: break;
-        case lock_take::busy: busy_seen = true; continue;
-        case lock_take::failed:
+      switch (ring.take_slot_lock(lock, ec)) {
+        case ring_view::lock_take::taken: break;
+        case ring_view::lock_take::busy: busy_seen = true; continue;
+        case ring_view::lock_take::failed:
           return detail::fail_errno(
-              ec, ec.value(), fmt::format("channel '{}': cannot lock sender slot {}", name(), id));
+              ec, ec.value(), fmt::format("channel '{}': cannot lock sender slot {}", ring.name(), id));
       }
       // acq_rel: acquire the previous owner's intent, release our ownership, and with it
       // the lock taken before (SYNC POINT: slot owner).
-      if (!slot.owner.compare_exchange_strong(cur, token_, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        release_slot_lock(lock);
+      if (!slot.owner.compare_exchange_strong(cur, ring.token(), std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        ring.release_slot_lock(lock);
         --id;  // lost a race for this slot: look at it again
         continue;
       }
-      sender_id_ = id;
+      id_ = id;
+      ring.hold_own_slot(lock);
       // The dead owner may have left a claim behind. Nobody else settles it now: a checker
       // settles only while the slot still names the dead owner, which it no longer does.
-      if (!free) abandon_claim_of(id);
+      if (!free) ring.abandon_claim_of(id);
       // Release: pairs with other senders' acquire of the intent (SYNC POINT: intent).
       slot.intent_start.store(no_intent, std::memory_order_release);
       return true;
@@ -81,66 +82,68 @@ bool endpoint::connect_sender(std::error_code& ec) {
     platform::yield_thread();
   }
   ec.clear();
-  if (options_.kind == channel_kind::route) {
+  if (ring.options().kind == channel_kind::route) {
     return detail::fail(ec, errc::sender_exists,
                         fmt::format("route '{}': its sender slot is held by a live process",
-                                    name()));
+                                    ring.name()));
   }
   return detail::fail(ec, errc::too_many_peers,
                       fmt::format("channel '{}': all {} sender slots are taken by live processes",
-                                  name(), slots));
+                                  ring.name(), slots));
 }
 
-void endpoint::release_sender_slot() noexcept {
-  sender_slot& slot = sender_at(sender_id_);
+void ring_sender::leave(ring_view& ring) noexcept {
+  sender_slot& slot = ring.sender_at(id_);
   // An outstanding claim (a loan never committed) must not block the receivers.
-  abandon_claim_of(sender_id_);
+  ring.abandon_claim_of(id_);
   claim_outstanding_ = false;
   // The owner word first, the death signal after: a checker that finds the lock free
   // then finds the word free too, or judges an owner that is gone indeed.
   slot.owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
-  release_slot_lock(slot_lock_index::of_sender(sender_id_));
-  sender_id_ = 0;
+  ring.drop_own_slot(slot_lock_index::of_sender(id_));
+  ring.release_slot_lock(slot_lock_index::of_sender(id_));
+  id_ = 0;
 }
 
-bool endpoint::connect_receiver(std::error_code& ec) {
-  ring_control& ctl = control();
-  const auto busy_until = std::chrono::steady_clock::now() + options_.stall_timeout;
+bool ring_receiver::connect(ring_view& ring, std::error_code& ec) {
+  ring_control& ctl = ring.control();
+  const auto busy_until = std::chrono::steady_clock::now() + ring.options().stall_timeout;
   for (;;) {
     bool busy_seen = false;
-    for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
-      receiver_slot& slot = receiver_at(i);
+    for (std::uint32_t i = 0; i < ring.options().max_receivers; ++i) {
+      receiver_slot& slot = ring.receiver_at(i);
       const std::uint32_t lock = slot_lock_index::of_receiver(i);
       std::uint64_t cur = slot.owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
-      if (cur != 0 && !owner_dead(lock, cur)) continue;
+      if (cur != 0 && !ring.owner_dead(lock, cur)) continue;
       // The death signal before the owner word, connecting step included (see "Crashes").
-      switch (take_slot_lock(lock, ec)) {
-        case lock_take::taken: break;
-        case lock_take::busy: busy_seen = true; continue;
-        case lock_take::failed:
+      switch (ring.take_slot_lock(lock, ec)) {
+        case ring_view::lock_take::taken: break;
+        case ring_view::lock_take::busy: busy_seen = true; continue;
+        case ring_view::lock_take::failed:
           return detail::fail_errno(
-              ec, ec.value(), fmt::format("channel '{}': cannot lock receiver slot {}", name(), i));
+              ec, ec.value(), fmt::format("channel '{}': cannot lock receiver slot {}", ring.name(), i));
       }
       // acq_rel: release our hold, and with it the lock taken before (SYNC POINT: slot owner).
-      if (!slot.owner.compare_exchange_strong(cur, token_ | owner_token::transient_bit,
+      if (!slot.owner.compare_exchange_strong(cur, ring.token() | owner_token::transient_bit,
                                               std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        release_slot_lock(lock);
+        ring.release_slot_lock(lock);
         continue;
       }
       // See "Connecting receivers" above for why these orders make the start position safe.
       std::uint64_t p = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
       // Relaxed: published by the seq_cst owner store right after.
       slot.position.store(p, std::memory_order_relaxed);
-      slot.owner.store(token_, std::memory_order_seq_cst);  // SYNC POINT: slot owner
+      slot.owner.store(ring.token(), std::memory_order_seq_cst);  // SYNC POINT: slot owner
       std::uint64_t p2 = tail_word::end(ctl.tail.load(std::memory_order_seq_cst));
       slot.position.store(p2, std::memory_order_release);  // SYNC POINT: receiver release
-      receiver_index_ = static_cast<std::int32_t>(i);
+      index_ = static_cast<std::int32_t>(i);
+      ring.hold_own_slot(lock);
       read_position_ = p2;
       // Loss accounting baseline (overwrite policy): each sender's next sequence number.
-      expected_seq_.assign(options_.max_senders + 1, 0);
-      for (std::uint32_t id = 1; id <= options_.max_senders; ++id) {
+      expected_seq_.assign(ring.options().max_senders + 1, 0);
+      for (std::uint32_t id = 1; id <= ring.options().max_senders; ++id) {
         // Relaxed: a baseline; exact when no send is in flight while connecting.
-        expected_seq_[id] = sender_at(id).next_seq.load(std::memory_order_relaxed);
+        expected_seq_[id] = ring.sender_at(id).next_seq.load(std::memory_order_relaxed);
       }
       // Release: a waiter that sees the bump re-reads the slots (SYNC POINT: membership).
       ctl.membership.fetch_add(1, std::memory_order_release);
@@ -153,24 +156,24 @@ bool endpoint::connect_receiver(std::error_code& ec) {
   ec.clear();
   return detail::fail(ec, errc::too_many_peers,
                       fmt::format("channel '{}': all {} receiver slots are taken by live processes",
-                                  name(), options_.max_receivers));
+                                  ring.name(), ring.options().max_receivers));
 }
 
-void endpoint::release_receiver_slot() noexcept {
-  ring_control& ctl = control();
-  const auto index = static_cast<std::uint32_t>(receiver_index_);
-  // The owner word first, the death signal after (as in release_sender_slot).
-  receiver_at(index).owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
-  release_slot_lock(slot_lock_index::of_receiver(index));
-  receiver_index_ = -1;
+void ring_receiver::leave(ring_view& ring) noexcept {
+  ring_control& ctl = ring.control();
+  const auto index = static_cast<std::uint32_t>(index_);
+  // The owner word first, the death signal after (as in ring_sender::leave).
+  ring.receiver_at(index).owner.store(0, std::memory_order_release);  // SYNC POINT: slot owner
+  ring.drop_own_slot(slot_lock_index::of_receiver(index));
+  ring.release_slot_lock(slot_lock_index::of_receiver(index));
+  index_ = -1;
   ctl.membership.fetch_add(1, std::memory_order_release);  // SYNC POINT: membership
   platform::park_wake(ctl.membership, INT32_MAX);
   // Senders blocked on this receiver may go on now.
   notify_parked(ctl.space_wait, ctl.futex);
 }
 
-std::uint32_t endpoint::receiver_count() const noexcept {
-  if (!base_ || closed_) return 0;
+std::uint32_t ring_view::receiver_count() const noexcept {
   std::uint32_t n = 0;
   for (std::uint32_t i = 0; i < options_.max_receivers; ++i) {
     std::uint64_t o = receiver_at(i).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
@@ -182,7 +185,7 @@ std::uint32_t endpoint::receiver_count() const noexcept {
   return n;
 }
 
-void endpoint::evict_dead_receiver(std::uint32_t index, std::uint64_t judged_owner) noexcept {
+void ring_view::evict_dead_receiver(std::uint32_t index, std::uint64_t judged_owner) const noexcept {
   fault::at(fault::point::after_death_check);
   ring_control& ctl = control();
   receiver_slot& slot = receiver_at(index);
@@ -209,7 +212,7 @@ void endpoint::evict_dead_receiver(std::uint32_t index, std::uint64_t judged_own
 bool endpoint::wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_code& ec) {
   ec.clear();
   if (!check_open(false, false, ec)) return false;
-  ring_control& ctl = control();
+  ring_control& ctl = view_.control();
   for (;;) {
     // Acquire: pairs with the release bump of every join, leave and eviction (SYNC POINT:
     // membership); read before the count, so that a change after it moves the word and

@@ -1,4 +1,4 @@
-// coipc:ring, receiving: finding the next frame, waiting for it, skipping what was lapped,
+// coipc:endpoint, receiving: finding the next frame, waiting for it, skipping what was lapped,
 // releasing it and counting losses (overwrite). See "Publishing and reading" and
 // "Overwrite policy" in ring.cppm.
 module;
@@ -23,34 +23,35 @@ namespace coipc::detail {
 
 // ---- receiving -------------------------------------------------------------------------------
 
-void endpoint::advance(std::uint64_t new_position) noexcept {
+void ring_receiver::advance(const ring_view& ring, std::uint64_t new_position) noexcept {
   read_position_ = new_position;
-  receiver_at(static_cast<std::uint32_t>(receiver_index_))
+  ring.receiver_at(static_cast<std::uint32_t>(index_))
       .position.store(new_position, std::memory_order_release);  // SYNC POINT: receiver release
-  if (gates_on_receivers()) {
-    notify_parked(control().space_wait, control().futex);
+  if (ring.gates_on_receivers()) {
+    notify_parked(ring.control().space_wait, ring.control().futex);
   }
 }
 
-endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uint32_t& in_progress_by) noexcept {
-  ring_control& ctl = control();
+ring_receiver::next_frame_result ring_receiver::find_next_frame(const ring_view& ring, frame_ref& frame,
+                                                                 std::uint32_t& in_progress_by) noexcept {
+  ring_control& ctl = ring.control();
   // Under overwrite, whether the frame at r may have been overwritten since we looked at
   // it: then what looked inconsistent was a lap in progress, not corruption. The fence
   // orders our reads of the entry before the tail load (see claim()'s release fence).
   auto lapped = [&](std::uint64_t r) {
-    if (!may_be_lapped()) return false;
+    if (!ring.may_be_lapped()) return false;
     std::atomic_thread_fence(std::memory_order_acquire);
     // Relaxed: ordered by the fence above.
-    return tail_word::end(ctl.tail.load(std::memory_order_relaxed)) > r + layout_.units;
+    return tail_word::end(ctl.tail.load(std::memory_order_relaxed)) > r + ring.units();
   };
   for (;;) {
     const std::uint64_t r = read_position_;
     if (lapped(r)) {
-      skip_lapped();
+      skip_lapped(ring);
       continue;
     }
-    frame_entry& entry = entry_at(r);
-    const std::uint32_t tag = stamp::tag_of_lap(r / layout_.units);
+    frame_entry& entry = ring.entry_at(r);
+    const std::uint32_t tag = stamp::tag_of_lap(r / ring.units());
     const std::uint64_t e = entry.stamp.load(std::memory_order_acquire);  // SYNC POINT: frame publish
     switch (relation(stamp::tag(e), tag)) {
       case lap_relation::same: {
@@ -59,9 +60,9 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
         // Relaxed: ordered by the stamp's acquire above.
         const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
         const auto length = static_cast<std::uint32_t>(info);
-        const bool bad_units = units == 0 || (r & (layout_.units - 1)) + units > layout_.units;
+        const bool bad_units = units == 0 || (r & (ring.units() - 1)) + units > ring.units();
         const bool bad_length = state == frame_state::published &&
-                                (length > std::uint64_t{units} * unit_bytes || length > max_message_);
+                                (length > std::uint64_t{units} * unit_bytes || length > ring.options().max_message_size);
         if (bad_units || bad_length) {
           if (lapped(r)) continue;
           return next_frame_result::corrupt;
@@ -69,11 +70,11 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
         switch (state) {
           case frame_state::published:
             frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32),
-                     data_at(r)};
+                     ring.data_at(r)};
             return next_frame_result::ready;
           case frame_state::padding:
           case frame_state::abandoned:
-            advance(r + units);
+            advance(ring, r + units);
             continue;
           case frame_state::claimed:
             in_progress_by = stamp::sender(e);
@@ -85,11 +86,11 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
         // A later lap's frame at r: lapped. Impossible under block (senders wait for us)
         // and impossible at or beyond the tail: there it is garbage.
         // Acquire (SYNC POINT: claim), though only the value matters.
-        if (!may_be_lapped() ||
+        if (!ring.may_be_lapped() ||
             r >= tail_word::end(ctl.tail.load(std::memory_order_acquire))) {
           return next_frame_result::corrupt;
         }
-        skip_lapped();
+        skip_lapped(ring);
         continue;
       }
       case lap_relation::behind: {
@@ -106,82 +107,81 @@ endpoint::next_frame_result endpoint::find_next_frame(frame_ref& frame, std::uin
   }
 }
 
-void endpoint::skip_lapped() noexcept {
-  ring_control& ctl = control();
+void ring_receiver::skip_lapped(const ring_view& ring) noexcept {
+  ring_control& ctl = ring.control();
   // Acquire (SYNC POINT: claim): the stamps read below are of claims up to this tail.
   const std::uint64_t end = tail_word::end(ctl.tail.load(std::memory_order_acquire));
-  std::uint64_t from = std::max(read_position_ + 1, end > layout_.units ? end - layout_.units + 1 : 0);
+  std::uint64_t from = std::max(read_position_ + 1, end > ring.units() ? end - ring.units() + 1 : 0);
   std::uint64_t next = end;
   // The oldest frame start still in the ring: an entry stamped with its own lap.
   for (std::uint64_t u = from; u < end; ++u) {
     // Acquire: a stamp written by a release (SYNC POINT: frame publish); find_next_frame
     // reads the frame it finds again from its stamp.
-    const std::uint64_t e = entry_at(u).stamp.load(std::memory_order_acquire);
-    if (stamp::tag(e) == stamp::tag_of_lap(u / layout_.units) && stamp::units(e) != 0) {
+    const std::uint64_t e = ring.entry_at(u).stamp.load(std::memory_order_acquire);
+    if (stamp::tag(e) == stamp::tag_of_lap(u / ring.units()) && stamp::units(e) != 0) {
       next = u;
       break;
     }
   }
-  advance(next);
+  advance(ring, next);
 }
 
-void endpoint::settle_claim_if_dead(std::uint32_t claimer) noexcept {
-  if (claimer == 0 || claimer > options_.max_senders) return;
-  const std::uint64_t o = sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
+void ring_receiver::settle_claim_if_dead(const ring_view& ring, std::uint32_t claimer) const noexcept {
+  if (claimer == 0 || claimer > ring.options().max_senders) return;
+  const std::uint64_t o = ring.sender_at(claimer).owner.load(std::memory_order_acquire);  // SYNC POINT: slot owner
   // Free: whoever left or settled the slot settled its claim first.
   if (o == 0) return;
   // Slow, not dead (a live settler too: it is settling the claim right now).
-  if (!owner_dead(slot_lock_index::of_sender(claimer), o)) return;
+  if (!ring.owner_dead(slot_lock_index::of_sender(claimer), o)) return;
   // Dead (a settler that died half way included): settle its claim so that everyone can
   // go on, unless the slot changed hands.
-  settle_dead_sender(claimer, o);
+  ring.settle_dead_sender(claimer, o);
 }
 
-bool endpoint::intact(const frame_ref& frame) const noexcept {
-  if (!may_be_lapped()) return true;
+bool ring_receiver::intact(const ring_view& ring, const frame_ref& frame) const noexcept {
+  if (!ring.may_be_lapped()) return true;
   std::atomic_thread_fence(std::memory_order_acquire);  // the payload reads come before
-  return tail_word::end(control().tail.load(std::memory_order_relaxed)) <=  // relaxed: after the fence
-         frame.position + layout_.units;
+  return tail_word::end(ring.control().tail.load(std::memory_order_relaxed)) <=  // relaxed: after the fence
+         frame.position + ring.units();
 }
 
-bool endpoint::begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec) {
-  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
-  if (!check_open(false, true, ec)) return false;
-  ring_control& ctl = control();
-  wait_ladder ladder(mode, options_.spin, options_.stall_timeout, recv_stall_at_, options_.stall_timeout);
+bool ring_receiver::begin_read(const ring_view& ring, wait_mode mode, frame_ref& frame,
+                               std::error_code& ec) {
+  ring_control& ctl = ring.control();
+  wait_ladder ladder(mode, ring.options().spin, ring.options().stall_timeout, stall_at_, ring.options().stall_timeout);
   for (;;) {
     std::uint32_t by = 0;
-    switch (find_next_frame(frame, by)) {
+    switch (find_next_frame(ring, frame, by)) {
       case next_frame_result::ready:
-        recv_stall_at_.reset();
+        stall_at_.reset();
         return true;
       case next_frame_result::corrupt:
         return detail::fail(ec, errc::corrupt_segment,
-                            fmt::format("channel '{}': corrupt frame at position {}", name(),
+                            fmt::format("channel '{}': corrupt frame at position {}", ring.name(),
                                         read_position_));
       case next_frame_result::empty:
-        recv_stall_at_.reset();
+        stall_at_.reset();
         break;
       case next_frame_result::in_progress: break;
     }
     // A claim in progress at our position holds us: past stall_timeout, check its claimer.
     switch (ladder.after_miss(
-        by != 0, [&] { settle_claim_if_dead(by); }, ctl.data_wait, ctl.futex,
-        [&] { return receive_readiness() == readiness::ready; })) {
+        by != 0, [&] { settle_claim_if_dead(ring, by); }, ctl.data_wait, ctl.futex,
+        [&] { return receive_readiness(ring) == readiness::ready; })) {
       case wait_ladder::verdict::retry: continue;
       case wait_ladder::verdict::would_block:
-        return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", name()));
+        return detail::fail(ec, errc::would_block, fmt::format("channel '{}': no message", ring.name()));
       case wait_ladder::verdict::timed_out:
-        return detail::fail(ec, errc::timeout, fmt::format("channel '{}': no message in time", name()));
+        return detail::fail(ec, errc::timeout, fmt::format("channel '{}': no message in time", ring.name()));
     }
   }
 }
 
-endpoint::readiness endpoint::receive_readiness() const noexcept {
+readiness ring_receiver::receive_readiness(const ring_view& ring) const noexcept {
   const std::uint64_t r = read_position_;
   // Acquire: pairs with the publishing release (SYNC POINT: frame publish).
-  const std::uint64_t e = entry_at(r).stamp.load(std::memory_order_acquire);
-  switch (relation(stamp::tag(e), stamp::tag_of_lap(r / layout_.units))) {
+  const std::uint64_t e = ring.entry_at(r).stamp.load(std::memory_order_acquire);
+  switch (relation(stamp::tag(e), stamp::tag_of_lap(r / ring.units()))) {
     case lap_relation::same:
       return stamp::state(e) == frame_state::claimed ? readiness::in_progress : readiness::ready;
     case lap_relation::ahead:
@@ -190,27 +190,45 @@ endpoint::readiness endpoint::receive_readiness() const noexcept {
       break;
   }
   // Acquire (SYNC POINT: claim), though only the value matters.
-  const std::uint64_t end = tail_word::end(control().tail.load(std::memory_order_acquire));
+  const std::uint64_t end = tail_word::end(ring.control().tail.load(std::memory_order_acquire));
   return end > r ? readiness::in_progress : readiness::waiting;
 }
 
-bool endpoint::end_read(frame_ref& frame, bool known_intact) noexcept {
-  if (!frame || receiver_index_ < 0) return false;
+bool ring_receiver::end_read(const ring_view& ring, frame_ref& frame, bool known_intact) noexcept {
+  if (!frame || index_ < 0) return false;
   bool was_intact = true;
-  if (may_be_lapped()) {
+  if (ring.may_be_lapped()) {
     // Loss accounting only for frames known intact: an overwritten frame's info may
     // already be another frame's (the check comes after every read of it). An overwritten
     // frame is counted by the gap before its sender's next intact frame.
-    was_intact = known_intact || intact(frame);
+    was_intact = known_intact || intact(ring, frame);
     if (was_intact && frame.sender < expected_seq_.size()) {
       const std::uint32_t gap = frame.seq - expected_seq_[frame.sender];
       if (gap < (1u << 31)) lost_ += gap;  // else: older than the baseline (see connect)
       expected_seq_[frame.sender] = frame.seq + 1;
     }
   }
-  if (frame.position == read_position_) advance(frame.position + frame.units);
+  if (frame.position == read_position_) advance(ring, frame.position + frame.units);
   frame = {};
   return was_intact;
+}
+
+// ---- endpoint: its receiving calls -------------------------------------------------------
+
+bool endpoint::begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec) {
+  if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
+  if (!check_open(false, true, ec)) return false;
+  [[clang::always_inline]] return receiver_.begin_read(view_, mode, frame, ec);
+}
+
+bool endpoint::intact(const frame_ref& frame) const noexcept { return receiver_.intact(view_, frame); }
+
+bool endpoint::end_read(frame_ref& frame, bool known_intact) noexcept {
+  [[clang::always_inline]] return receiver_.end_read(view_, frame, known_intact);
+}
+
+endpoint::readiness endpoint::receive_readiness() const noexcept {
+  return receiver_.receive_readiness(view_);
 }
 
 }  // namespace coipc::detail
