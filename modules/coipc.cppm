@@ -9,4 +9,6 @@ export import :segment;
 export import :wait;
 export import :ring;
 export import :endpoint;
+export import :message;
+export import :zero_copy;
 export import :channel;
