@@ -31,6 +31,7 @@ import :ring;
 import :endpoint;
 import :message;
 import :zero_copy;
+import :async_port;
 
 export namespace coipc {
 
@@ -215,8 +216,8 @@ class basic_channel {
   /// committed after close() publishes nothing.
   void close() noexcept { ep().close(/*keep_mapping=*/ep_.owners() > 1); }
 
-  /// The underlying endpoint (for coipc.asio).
-  detail::endpoint& endpoint() noexcept { return ep(); }
+  /// The channel as a coroutine layer sees it (coipc.asio): see coipc:async_port.
+  async_support::channel_port port() noexcept { return async_support::channel_port(ep()); }
 
   basic_channel(basic_channel&&) noexcept = default;
   basic_channel& operator=(basic_channel&& o) noexcept {

@@ -11,4 +11,5 @@ export import :ring;
 export import :endpoint;
 export import :message;
 export import :zero_copy;
+export import :async_port;
 export import :channel;

@@ -34,6 +34,11 @@
 //   - F2 before F1: R (after F1) sees S, so the waiter does not sleep.
 // Either way no waiter sleeps through a notification.
 //
+// The waiter's side is written once: announce() is A and park_fence() is F1. park_once
+// builds a single-cell park from them; coipc.asio's waiter thread builds its park on many
+// cells at once (announce on each, one F1, re-check them all, futex_waitv) from the same
+// two, and the argument above holds for each of its cells.
+//
 // Cost: while nobody waits, a notifier pays one fence and one load and never a syscall.
 // Once woken, waiters stay "un-announced" until one of them waits again, so a burst of
 // notifications issues one FUTEX_WAKE, not one per message (with 4 processes on 2 cores a
@@ -159,8 +164,21 @@ inline void notify_parked_fenced(wait_cell& cell, futex_counters& counters) noex
 
 /// The notifier's side: call after the release store that made the condition true.
 inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // F2: pairs with F1 in park_once
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // F2: pairs with F1 (park_fence)
   notify_parked_fenced(cell, counters);
+}
+
+/// The waiter's side, step A: announces a waiter on `cell`, so that the next notifier
+/// wakes it. Returns the value to sleep on (the word as announced). A waiter that parks on
+/// several cells at once (coipc.asio's waiter) announces on each, then fences once.
+inline std::uint32_t announce(wait_cell& cell) noexcept {
+  // Acquire: pairs with a notifier's release CAS (SYNC POINT: wake).
+  return cell.word.fetch_or(1u, std::memory_order_acquire) | 1u;
+}
+
+/// The waiter's side, F1: between the announcements and the re-check of the condition.
+inline void park_fence() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // F1: pairs with F2 in notify_parked
 }
 
 /// The waiter's side, once: parks unless `ready()` holds after announcing itself, for at
@@ -169,9 +187,8 @@ inline void notify_parked(wait_cell& cell, futex_counters& counters) noexcept {
 template <class Ready>
 bool park_once(wait_cell& cell, futex_counters& counters, Ready&& ready,
                std::optional<std::chrono::nanoseconds> timeout) noexcept {
-  // Acquire: pairs with a notifier's release CAS (SYNC POINT: wake).
-  const std::uint32_t v = cell.word.fetch_or(1u, std::memory_order_acquire) | 1u;
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // F1: pairs with F2 in notify_parked
+  const std::uint32_t v = announce(cell);
+  park_fence();
   if (ready()) return true;
   // Relaxed: statistics and a gauge, never used for decisions.
   counters.waits.fetch_add(1, std::memory_order_relaxed);

@@ -93,12 +93,12 @@ TEST_CASE("co_await recv: a parked waiter is woken - sporadic messages") {
   coipc_test::cleanup c{name};
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver, small_ring());
-    auto parks_before = coipc::detail::waiter::instance().parks();
+    auto parks_before = coipc::asio_waiter_stats().parks;
     auto child = coipc_test::spawn("sequence_sender", {name, "50", "2000", "1"});
     for (std::uint64_t i = 0; i < 50; ++i) CHECK(co_await rx.recv() == i);
     CHECK(child.wait(30s) == 0);
     // 2 ms between messages: the waiter thread really parked and was woken.
-    CHECK(coipc::detail::waiter::instance().parks() > parks_before);
+    CHECK(coipc::asio_waiter_stats().parks > parks_before);
   });
 }
 
@@ -122,13 +122,13 @@ TEST_CASE("fast path: a waiting message is returned without parking or the waite
   run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
     coipc::async_route<std::uint64_t> rx(io.get_executor(), name, coipc::role::receiver);
     for (std::uint64_t i = 0; i < 100; ++i) tx.send(i);
-    auto registrations = coipc::detail::waiter::instance().registrations();
+    auto registrations = coipc::asio_waiter_stats().registrations;
     auto waits = rx.channel().stats().futex_waits;
     auto thread = std::this_thread::get_id();
     for (std::uint64_t i = 0; i < 100; ++i) CHECK(co_await rx.recv() == i);
     CHECK(std::this_thread::get_id() == thread);
     // Never handed to the waiter thread, never parked.
-    CHECK(coipc::detail::waiter::instance().registrations() == registrations);
+    CHECK(coipc::asio_waiter_stats().registrations == registrations);
     CHECK(rx.channel().stats().futex_waits == waits);
   });
 }

@@ -442,3 +442,25 @@ TEST_CASE("zero-copy receives have throwing forms: try_view and view_for") {
   rx.close();
   CHECK_THROWS_AS(rx.try_view(), std::system_error);
 }
+
+TEST_CASE("async port: a coroutine layer's view follows the channel") {
+  using coipc::async_support::readiness;
+  std::string name = coipc_test::unique_name("port");
+  coipc_test::cleanup c{name};
+  coipc::route<std::uint64_t> tx(name, coipc::role::sender);
+  coipc::route<std::uint64_t> rx(name, coipc::role::receiver);
+  auto port = rx.port();
+  CHECK(port.is_open());
+  CHECK(port.name() == name);
+  CHECK(port == rx.port());
+  CHECK_FALSE(port == tx.port());
+  CHECK(tx.port().receiver_count() == 1);
+  CHECK(tx.port().send_readiness(sizeof(std::uint64_t)) == readiness::ready);
+  CHECK(port.receive_readiness() == readiness::waiting);
+  tx.send(7);
+  CHECK(port.receive_readiness() == readiness::ready);
+  CHECK(rx.recv() == 7);
+  CHECK(port.receive_readiness() == readiness::waiting);
+  rx.close();
+  CHECK_FALSE(port.is_open());
+}

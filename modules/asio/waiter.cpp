@@ -4,12 +4,12 @@
 // Loop (each thread): sweep the pending operations (post the ready ones back to their
 // executors); if none was ready, run the SpinWait backoff (spin -> pause -> yield; the first
 // thread only, with the longest spin policy among the pending operations' channels)
-// re-sweeping; then park. Parking follows the park/wake protocol of coipc:wait over several
-// words at once: announce on the waiters' own word (registrations and cancellations notify
-// it) and on the wait cell of each channel of this thread's share, fence, sweep once more,
-// and sleep on all those words with futex_waitv until any of them moves. Senders (for
-// receives) and receivers (for sends) then wake a waiter only when it has announced, that
-// is when it really sleeps.
+// re-sweeping; then park. Parking is the waiter's side of coipc:wait's park/wake protocol
+// over several words at once, from the same steps as park_once: announce() on the waiters'
+// own word (registrations and cancellations notify it) and on the wait cell of each channel
+// of this thread's share, park_fence() (F1), sweep once more, and sleep on all those words
+// with futex_waitv until any of them moves. Senders (for receives) and receivers (for
+// sends) then wake a waiter only when it has announced, that is when it really sleeps.
 //
 // Shares: futex_waitv takes at most 128 words, so thread k parks on its own word plus the
 // channels k*127 .. k*127+126 of the pending channels in registration order. A thread is
@@ -36,6 +36,7 @@ module;
 #include <thread>
 #include <vector>
 module coipc.asio;
+import :operation;
 
 namespace coipc::detail {
 
@@ -135,7 +136,7 @@ bool waiter::cancel(async_op* op, std::error_code ec) {
   return false;
 }
 
-void waiter::cancel_channel(const endpoint* channel, std::error_code ec) {
+void waiter::cancel_channel(async_support::channel_port channel, std::error_code ec) {
   {
     std::lock_guard lock(impl_->mutex);
     auto& ops = impl_->ops;
@@ -170,10 +171,10 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
     async_op* op = ops[i];
     bool hand_back = false;
     switch (op->readiness()) {
-      case endpoint::readiness::ready:
+      case async_support::readiness::ready:
         hand_back = true;
         break;
-      case endpoint::readiness::in_progress: {
+      case async_support::readiness::in_progress: {
         if (!op->in_progress_since) op->in_progress_since = now;
         const auto check_at = *op->in_progress_since + op->stall_timeout();
         if (now >= check_at) {
@@ -186,7 +187,7 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
         }
         break;
       }
-      case endpoint::readiness::waiting: {
+      case async_support::readiness::waiting: {
         op->in_progress_since.reset();
         // A receive looks again every stall_timeout: a sender killed between publishing
         // and its wake-up leaves a message that nobody announces.
@@ -203,7 +204,7 @@ waiter::sweep_result waiter::sweep_locked(std::chrono::steady_clock::time_point 
       r.progressed = true;
       continue;
     }
-    if (op->channel()->is_open()) {
+    if (op->channel().is_open()) {
       const async_op::watch w = op->watched();
       bool seen = std::any_of(r.watches.begin(), r.watches.end(), [&](auto& x) { return x.word == w.word; });
       if (!seen) r.watches.push_back(w);
@@ -268,15 +269,14 @@ void waiter::run(std::size_t shard) {
 
       targets.clear();
       announced.clear();
-      // Acquire: pairs with notifiers' release CAS (SYNC POINT: wake).
-      targets.push_back({&s.own.word, s.own.word.fetch_or(1u, std::memory_order_acquire) | 1u});
+      // Announce (A of coipc:wait's protocol) on each cell: its notifiers wake us from now on.
+      targets.push_back({&s.own.word, announce(s.own)});
       const std::size_t first = shard * channels_per_thread;
       const std::size_t last = std::min(r.watches.size(), first + channels_per_thread);
       for (std::size_t i = first; i < last; ++i) {
         const async_op::watch& w = r.watches[i];
         if (w.cell) {
-          // Acquire: pairs with notifiers' release CAS (SYNC POINT: wake).
-          targets.push_back({w.word, w.word->fetch_or(1u, std::memory_order_acquire) | 1u});
+          targets.push_back({w.word, announce(*w.cell)});
           announced.push_back(w.counters);
         } else {
           // A plain word woken on every change: park on the value read before the re-check
@@ -286,7 +286,7 @@ void waiter::run(std::size_t shard) {
           targets.push_back({w.word, w.word->load(std::memory_order_acquire)});
         }
       }
-      std::atomic_thread_fence(std::memory_order_seq_cst);  // F1 of the park/wake protocol
+      park_fence();  // F1, once for every announcement above; the re-check follows
       r = sweep_locked(std::chrono::steady_clock::now());
       if (r.progressed) {
         lock.unlock();
