@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "payload.hpp"
+#include "size_table.hpp"
 #include "spec.hpp"
 
 namespace bench {

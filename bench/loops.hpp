@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "payload.hpp"
+#include "support/payload.hpp"
 
 namespace bench {
 
@@ -35,16 +35,16 @@ class verifier {
 
   /// The hot path: a few compares per message; anything wrong goes to bad(), out of line.
   void check(const std::byte* p, std::size_t n) noexcept {
-    if (n < min_message_size) [[unlikely]] return bad(p, n, fault::runt);
-    const header h = read_header(p);
-    if (h.sender >= next_.size()) [[unlikely]] return bad(p, n, fault::sender);
-    std::uint64_t& next = next_[h.sender];
+    if (n < coipc_payload::tag_size) [[unlikely]] return bad(p, n, fault::runt);
+    const coipc_payload::tag h = coipc_payload::read_tag(p);
+    if (h.id >= next_.size()) [[unlikely]] return bad(p, n, fault::sender);
+    std::uint64_t& next = next_[h.id];
     if (h.seq != next) [[unlikely]] {
       if (h.seq < next) return bad(p, n, fault::repeat, next);
       lost_ += h.seq - next;
     }
     next = h.seq + 1;
-    if (n != sizes_->at(h.sender, h.seq) || !intact(p, n, h)) [[unlikely]] return bad(p, n, fault::content);
+    if (n != sizes_->at(h.id, h.seq) || !coipc_payload::stamped(p, n, h)) [[unlikely]] return bad(p, n, fault::content);
     ++ok_;
   }
 
@@ -61,19 +61,19 @@ class verifier {
   /// Counts a bad message and describes the first one.
   [[gnu::cold, gnu::noinline]] void bad(const std::byte* p, std::size_t n, fault f, std::uint64_t next = 0) noexcept {
     if (errors_++ != 0) return;
-    const header h = n >= min_message_size ? read_header(p) : header{};
+    const coipc_payload::tag h = n >= coipc_payload::tag_size ? coipc_payload::read_tag(p) : coipc_payload::tag{};
     switch (f) {
       case fault::runt: first_error_ = fmt::format("message of {} bytes", n); break;
-      case fault::sender: first_error_ = fmt::format("unknown sender {}", h.sender); break;
+      case fault::sender: first_error_ = fmt::format("unknown sender {}", h.id); break;
       case fault::repeat:
-        first_error_ = fmt::format("sender {}: message {} again after {}", h.sender, h.seq, next - 1);
+        first_error_ = fmt::format("sender {}: message {} again after {}", h.id, h.seq, next - 1);
         break;
       case fault::content:
-        if (n != sizes_->at(h.sender, h.seq))
-          first_error_ = fmt::format("sender {} message {}: {} bytes, sent {}", h.sender, h.seq, n,
-                                     sizes_->at(h.sender, h.seq));
+        if (n != sizes_->at(h.id, h.seq))
+          first_error_ = fmt::format("sender {} message {}: {} bytes, sent {}", h.id, h.seq, n,
+                                     sizes_->at(h.id, h.seq));
         else
-          first_error_ = fmt::format("sender {} message {}: check byte differs", h.sender, h.seq);
+          first_error_ = fmt::format("sender {} message {}: check byte differs", h.id, h.seq);
         break;
     }
   }
@@ -172,8 +172,8 @@ void ping_loop(party& p, Tx& tx, Rx& rx) {
     const std::int64_t t0 = now_ns();
     tx.send(size, 0, i);
     receive_one(rx, w, [&](const std::byte* d, std::size_t n) {
-      const header h = n >= min_message_size ? read_header(d) : header{};
-      if (n != size || h.sender != 1 || h.seq != i || !intact(d, n, h)) {
+      const coipc_payload::tag h = n >= coipc_payload::tag_size ? coipc_payload::read_tag(d) : coipc_payload::tag{};
+      if (n != size || h.id != 1 || h.seq != i || !coipc_payload::stamped(d, n, h)) {
         if (errors++ == 0) first_error = fmt::format("answer {} ({} bytes) is not what pong sent", i, n);
       }
     });
@@ -203,8 +203,8 @@ void pong_loop(party& p, Rx& rx, Tx& tx) {
   for (std::uint64_t i = 0; i < k; ++i) {
     const std::uint32_t size = sizes.at(0, i);
     receive_one(rx, w, [&](const std::byte* d, std::size_t n) {
-      const header h = n >= min_message_size ? read_header(d) : header{};
-      if (n != size || h.sender != 0 || h.seq != i || !intact(d, n, h)) {
+      const coipc_payload::tag h = n >= coipc_payload::tag_size ? coipc_payload::read_tag(d) : coipc_payload::tag{};
+      if (n != size || h.id != 0 || h.seq != i || !coipc_payload::stamped(d, n, h)) {
         if (errors++ == 0) first_error = fmt::format("message {} ({} bytes) is not what ping sent", i, n);
       }
     });

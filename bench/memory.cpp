@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "payload.hpp"
+#include "support/payload.hpp"
 import coipc;
 
 namespace bench {
@@ -78,11 +78,12 @@ memory_report run_memory(const options& o) {
       auto& ch = channels[c];
       at = c;
       for (std::uint64_t k = 0; k < r.messages; ++k) {
-        stamp(out.data(), r.size, c, k);
+        coipc_payload::stamp(out.data(), r.size, c, k);
         ch.send(std::span<const std::byte>(out));
         const std::size_t n = ch.recv_into(std::span<std::byte>(in));
-        const header h = read_header(in.data());
-        if (n != r.size || h.sender != (c & 0xffff) || h.seq != (k & seq_mask) || !intact(in.data(), n, h))
+        const coipc_payload::tag h = coipc_payload::read_tag(in.data());
+        if (n != r.size || h.id != (c & 0xffff) || h.seq != (k & coipc_payload::seq_mask) ||
+            !coipc_payload::stamped(in.data(), n, h))
           ++r.errors;
       }
     }

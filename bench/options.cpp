@@ -12,8 +12,8 @@
 #include <type_traits>
 
 #include "harness.hpp"
-#include "payload.hpp"
 #include "registry.hpp"
+#include "support/payload.hpp"
 
 namespace bench {
 namespace {
@@ -77,14 +77,14 @@ std::optional<std::uint64_t> bytes(const std::string& text) {
   return n;
 }
 
-/// --size A or A-B, each from min_message_size to 1 GiB, A <= B.
+/// --size A or A-B, each from the tag's 8 B (support/payload.hpp) to 1 GiB, A <= B.
 std::pair<std::uint32_t, std::uint32_t> size_range(const std::string& value) {
   const std::size_t dash = value.find('-');
   const auto a = bytes(value.substr(0, dash));
   const auto b = dash == std::string::npos ? a : bytes(value.substr(dash + 1));
-  if (!a || !b || *a < min_message_size || *b < *a || *b > max_size)
+  if (!a || !b || *a < coipc_payload::tag_size || *b < *a || *b > max_size)
     throw CLI::ValidationError(
-        "--size", fmt::format("'{}' is not A or A-B, from {} B to 1 GiB, A <= B", value, min_message_size));
+        "--size", fmt::format("'{}' is not A or A-B, from {} B to 1 GiB, A <= B", value, coipc_payload::tag_size));
   return {static_cast<std::uint32_t>(*a), static_cast<std::uint32_t>(*b)};
 }
 
@@ -125,13 +125,13 @@ struct command_line {
                    "messages per sender, or round trips (default 100000;\n"
                    "pingpong 20000; large sizes fewer, see below)")
         ->transform(decimal)
-        ->check(CLI::Range(std::uint64_t{1}, seq_mask))
+        ->check(CLI::Range(std::uint64_t{1}, coipc_payload::seq_mask))
         ->option_text("K");
     app.add_option_function<std::string>(
            "--size", [&o](const std::string& v) { o.size = size_range(v); },
            fmt::format("message size in bytes, fixed or uniformly random in\n"
                        "[A, B]; K and M suffixes (min {} B, max 1 GiB)",
-                       min_message_size))
+                       coipc_payload::tag_size))
         ->option_text("A | A-B");
     case_option(app.add_option("--mode", o.mode, "each party its own process (fork) or thread"))
         ->transform(one_of(mode_names))

@@ -11,7 +11,6 @@
 #include <string>
 
 #include "harness.hpp"
-#include "payload.hpp"
 #include "spec.hpp"
 #include "status.hpp"
 #include "system.hpp"

@@ -12,6 +12,7 @@
 #include <vector>
 #include <array>
 
+#include "support/payload.hpp"
 #include "support/processes.hpp"
 
 import coipc;
@@ -120,7 +121,7 @@ TEST_CASE("bytes: variable sizes from 0 to the maximum - and too-large messages"
   std::vector<std::size_t> sizes = {0, 1, 63, 64, 65, 1000, 99999, 100000};
   for (std::size_t s : sizes) {
     std::vector<std::byte> payload(s);
-    for (std::size_t i = 0; i < s; ++i) payload[i] = static_cast<std::byte>(i * 7 + s);
+    coipc_payload::fill(payload, tx.sender_id(), s, tx.sender_id());
     tx.send(std::span<const std::byte>(payload));
     coipc::message m = rx.recv();
     REQUIRE(m.data.size() == s);

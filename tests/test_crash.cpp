@@ -18,8 +18,8 @@
 
 #include <unistd.h>
 
+#include "support/payload.hpp"
 #include "support/processes.hpp"
-#include "support/traffic.hpp"
 
 import coipc;
 import coipc_test_support;
@@ -262,7 +262,8 @@ COIPC_CHILD(chaos_sender) {
   std::vector<std::byte> buf;
   for (std::uint32_t seq = 0;; ++seq) {
     if (seq == 1) sent.raise(round);
-    coipc_test::fill_self_checked(buf, seq, coipc_test::self_checked_header + rng() % 1000);
+    buf.resize(coipc_payload::header_size + rng() % 1000);
+    coipc_payload::fill(buf, round, seq, tx.sender_id());
     if (rng() % 4 == 0) {
       // Zero copy half of the time: killed in the middle of writing in place.
       auto loan = tx.loan(buf.size());
@@ -282,7 +283,7 @@ COIPC_CHILD(chaos_receiver) {
   for (;;) {
     auto m = rx.recv();
     if (m.text() == "end") break;
-    if (!coipc_test::is_self_checked(m.data)) {
+    if (!coipc_payload::intact(m.data)) {
       std::fprintf(stderr, "chaos: a torn or corrupt message of %zu B\n", m.data.size());
       return 4;
     }

@@ -21,7 +21,7 @@ struct boost_tx {
   std::vector<std::unique_ptr<bip::message_queue>> queues;  // one per receiver
   std::vector<std::byte> buf;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
-    stamp(buf.data(), size, sender, seq);
+    coipc_payload::stamp(buf.data(), size, sender, seq);
     for (auto& q : queues) q->send(buf.data(), size, 0);
   }
 };

@@ -23,7 +23,7 @@ struct coipc_tx {
   Ch ch;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
     auto l = ch.loan(size);
-    stamp(l.data().data(), size, sender, seq);
+    coipc_payload::stamp(l.data().data(), size, sender, seq);
     l.commit();
   }
   void report(party_slot& s) const {

@@ -59,7 +59,7 @@ void sender(party& p, const case_spec& spec, const std::string& name) {
   run_on_io(io, [&]() -> asio::awaitable<void> {
     for (std::uint64_t i = 0; i < spec.messages; ++i) {
       const std::uint32_t size = p.sizes->at(id, i);
-      stamp(buf.data(), size, id, i);
+      coipc_payload::stamp(buf.data(), size, id, i);
       co_await tx.send(std::span<const std::byte>(buf.data(), size));
     }
   });
@@ -114,16 +114,17 @@ void pingpong(party& p, const case_spec& spec, const std::string& a, const std::
       const std::uint32_t size = p.sizes->at(0, i);
       const std::int64_t t0 = now_ns();
       if (ping) {
-        stamp(buf.data(), size, 0, i);
+        coipc_payload::stamp(buf.data(), size, 0, i);
         co_await tx.send(std::span<const std::byte>(buf.data(), size));
       }
       coipc::message m = co_await rx.recv();
-      const header h = m.data.size() >= min_message_size ? read_header(m.data.data()) : header{};
-      if (m.data.size() != size || h.sender != (ping ? 1u : 0u) || h.seq != i || !intact(m.data.data(), size, h)) ++errors;
+      const std::byte* d = m.data.data();
+      const coipc_payload::tag h = m.data.size() >= coipc_payload::tag_size ? coipc_payload::read_tag(d) : coipc_payload::tag{};
+      if (m.data.size() != size || h.id != (ping ? 1u : 0u) || h.seq != i || !coipc_payload::stamped(d, size, h)) ++errors;
       if (ping) {
         rtt[i] = now_ns() - t0;
       } else {
-        stamp(buf.data(), size, 1, i);
+        coipc_payload::stamp(buf.data(), size, 1, i);
         co_await tx.send(std::span<const std::byte>(buf.data(), size));
       }
     }

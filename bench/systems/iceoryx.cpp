@@ -89,7 +89,7 @@ struct iox_tx {
     for (;;) {
       auto chunk = pub->loan(size);
       if (!chunk.has_error()) {
-        stamp(static_cast<std::byte*>(chunk.value()), size, sender, seq);
+        coipc_payload::stamp(static_cast<std::byte*>(chunk.value()), size, sender, seq);
         pub->publish(chunk.value());
         return;
       }

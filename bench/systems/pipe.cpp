@@ -27,7 +27,7 @@ struct pipe_tx {
   std::vector<std::byte> buf;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
     std::memcpy(buf.data(), &size, 4);
-    stamp(buf.data() + 4, size, sender, seq);
+    coipc_payload::stamp(buf.data() + 4, size, sender, seq);
     for (int fd : fds) write_all(fd, buf.data(), size + 4);
   }
 };

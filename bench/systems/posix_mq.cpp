@@ -41,7 +41,7 @@ struct mq_tx {
   std::vector<mqd_t> queues;  // one per receiver
   std::vector<std::byte> buf;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
-    stamp(buf.data(), size, sender, seq);
+    coipc_payload::stamp(buf.data(), size, sender, seq);
     for (mqd_t q : queues)
       while (mq_send(q, reinterpret_cast<const char*>(buf.data()), size, 0) < 0)
         if (errno != EINTR) throw_errno("mq_send");

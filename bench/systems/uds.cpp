@@ -30,7 +30,7 @@ struct uds_tx {
   std::vector<int> fds;
   std::vector<std::byte> buf;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
-    stamp(buf.data(), size, sender, seq);
+    coipc_payload::stamp(buf.data(), size, sender, seq);
     for (int fd : fds) {
       while (::send(fd, buf.data(), size, MSG_NOSIGNAL) < 0) {
         if (errno != EINTR) throw_errno("send");

@@ -58,7 +58,7 @@ struct zmq_tx {
   zsock s;
   std::vector<std::byte> buf;
   void send(std::uint32_t size, std::uint32_t sender, std::uint64_t seq) {
-    stamp(buf.data(), size, sender, seq);
+    coipc_payload::stamp(buf.data(), size, sender, seq);
     while (zmq_send(s.sock, buf.data(), size, 0) < 0)
       if (zmq_errno() != EINTR) throw_zmq("zmq_send");
   }

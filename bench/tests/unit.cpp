@@ -17,8 +17,8 @@
 #include "matrix.hpp"
 #include "memory.hpp"
 #include "options.hpp"
-#include "payload.hpp"
 #include "registry.hpp"
+#include "support/payload.hpp"
 #include "system.hpp"
 
 using namespace bench;
@@ -33,7 +33,7 @@ std::unique_ptr<ipc_system> no_system() { return nullptr; }
 
 std::vector<std::byte> message(const size_table& sizes, std::uint32_t sender, std::uint64_t seq) {
   std::vector<std::byte> m(sizes.at(sender, seq), std::byte{0x5a});
-  stamp(m.data(), m.size(), sender, seq);
+  coipc_payload::stamp(m.data(), m.size(), sender, seq);
   return m;
 }
 
@@ -47,16 +47,16 @@ parse_outcome parse(std::vector<const char*> args) {
 TEST_CASE("stamped messages read back, at the smallest and large sizes") {
   for (std::size_t size : {std::size_t{8}, std::size_t{9}, std::size_t{256}, std::size_t{1} << 20}) {
     std::vector<std::byte> m(size);
-    stamp(m.data(), size, 3, 123456789);
-    const header h = read_header(m.data());
-    CHECK(h.sender == 3);
+    coipc_payload::stamp(m.data(), size, 3, 123456789);
+    const coipc_payload::tag h = coipc_payload::read_tag(m.data());
+    CHECK(h.id == 3);
     CHECK(h.seq == 123456789);
-    CHECK(intact(m.data(), size, h));
+    CHECK(coipc_payload::stamped(m.data(), size, h));
     if (size > 8) {
       m[size - 1] ^= std::byte{1};
-      CHECK_FALSE(intact(m.data(), size, h));
+      CHECK_FALSE(coipc_payload::stamped(m.data(), size, h));
     }
-    CHECK_FALSE(intact(m.data(), size + 1, h));  // the size is part of the check
+    CHECK_FALSE(coipc_payload::stamped(m.data(), size + 1, h));  // the size is part of the check
   }
 }
 

@@ -5,12 +5,23 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <utility>
 
-#include "payload.hpp"
+#include "support/payload.hpp"
 #include "variant.hpp"
 
 namespace torture {
+
+/// The typed payload: a fixed-size message (support/payload.hpp) of two units' worth of
+/// header and pattern. Torture messages carry the sender's incarnation as their id, unique
+/// for the whole run; id 0 is the supervisor's end-of-run sentinel, sent once every sender
+/// is gone.
+struct typed_message {
+  coipc_payload::header header;
+  std::byte pattern[128 - coipc_payload::header_size];
+};
+static_assert(sizeof(typed_message) == 128);
 
 /// The same options in every process: a mismatch would be refused at open.
 inline coipc::channel_options options_for(const variant& v) {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "payload.hpp"
 #include "report.hpp"
+#include "support/payload.hpp"
 
 namespace torture {
 
@@ -21,23 +21,24 @@ stream_checker::stream_checker(party_log& log, const report& rep, bool block_pol
 bool stream_checker::on_message(std::span<const std::byte> m, std::uint32_t library_slot) {
   party_record& me = log_.record();
   // ---- intact: the checksum first; nothing else in a broken frame can be trusted ----
-  if (!intact(m)) {
-    const message_header h = m.size() >= header_size ? header_of(m) : message_header{};
+  if (!coipc_payload::intact(m)) {
+    const coipc_payload::header h =
+        m.size() >= coipc_payload::header_size ? coipc_payload::header_of(m) : coipc_payload::header{};
     log_.fail(invariant::intact,
               strf("torn or corrupt frame of %zu B (it claims incarnation %llu, seq %llu, length %u)",
-                     m.size(), static_cast<ull>(h.incarnation), static_cast<ull>(h.seq), h.length));
+                     m.size(), static_cast<ull>(h.id), static_cast<ull>(h.seq), h.length));
     log_.count(invariant::intact);
     return true;
   }
-  const message_header h = header_of(m);
-  if (h.incarnation == 0) return false;  // the supervisor's end-of-run sentinel
-  party_record* sender = rep_.record(h.incarnation);
+  const coipc_payload::header h = coipc_payload::header_of(m);
+  if (h.id == 0) return false;  // the supervisor's end-of-run sentinel
+  party_record* sender = rep_.record(h.id);
   const bool known = sender && sender->role.load(std::memory_order_relaxed) ==
                                    static_cast<std::uint32_t>(party_role::sender);
   if (!known || (library_slot != 0 && library_slot != h.slot)) {
     log_.fail(invariant::intact,
               strf("frame of %zu B from %s incarnation %llu, slot %u (the library says slot %u)",
-                     m.size(), known ? "sender" : "unknown", static_cast<ull>(h.incarnation), h.slot,
+                     m.size(), known ? "sender" : "unknown", static_cast<ull>(h.id), h.slot,
                      library_slot));
     log_.count(invariant::intact);
     return true;
@@ -47,7 +48,7 @@ bool stream_checker::on_message(std::span<const std::byte> m, std::uint32_t libr
   bump(me.received);
 
   // ---- order, duplicates, gaps, per sender incarnation ----
-  sender_stream& s = streams_[h.incarnation];
+  sender_stream& s = streams_[h.id];
   if (!s.seen) {
     s.seen = true;
     s.first = s.last = h.seq;
@@ -60,7 +61,7 @@ bool stream_checker::on_message(std::span<const std::byte> m, std::uint32_t libr
         log_.fail(invariant::no_gap,
                   strf("first message seen from incarnation %llu (opened after this receiver "
                          "connected) is seq %llu, not 0",
-                         static_cast<ull>(h.incarnation), static_cast<ull>(h.seq)));
+                         static_cast<ull>(h.id), static_cast<ull>(h.seq)));
       }
     }
     return true;
@@ -75,12 +76,12 @@ bool stream_checker::on_message(std::span<const std::byte> m, std::uint32_t libr
   log_.count(invariant::no_duplicate);
   if (!increasing) {
     log_.fail(invariant::increasing, strf("incarnation %llu: seq %llu after seq %llu",
-                                            static_cast<ull>(h.incarnation), static_cast<ull>(h.seq),
+                                            static_cast<ull>(h.id), static_cast<ull>(h.seq),
                                             static_cast<ull>(s.last)));
   }
   if (twice) {
     log_.fail(invariant::no_duplicate, strf("incarnation %llu: seq %llu received again (last %llu)",
-                                              static_cast<ull>(h.incarnation), static_cast<ull>(h.seq),
+                                              static_cast<ull>(h.id), static_cast<ull>(h.seq),
                                               static_cast<ull>(s.last)));
   }
   if (increasing) {
@@ -88,7 +89,7 @@ bool stream_checker::on_message(std::span<const std::byte> m, std::uint32_t libr
       log_.count(invariant::no_gap);
       if (h.seq != s.last + 1) {
         log_.fail(invariant::no_gap, strf("incarnation %llu: seq %llu after seq %llu (%llu missing)",
-                                            static_cast<ull>(h.incarnation), static_cast<ull>(h.seq),
+                                            static_cast<ull>(h.id), static_cast<ull>(h.seq),
                                             static_cast<ull>(s.last), static_cast<ull>(h.seq - s.last - 1)));
       }
     } else {

@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #include "hostile.hpp"
-#include "payload.hpp"
 #include "report.hpp"
+#include "support/payload.hpp"
 
 import coipc;
 import coipc.asio;
@@ -137,7 +137,7 @@ class meter {
       note_problem(strf("%s returned a frame of %zu B where the channel allows %s%zu B", call_kind_names[static_cast<unsigned>(k)],
                         d.size(), exact ? "exactly " : "at most ", limit));
     }
-    if (intact(d)) bump(h_.whole);
+    if (coipc_payload::intact(d)) bump(h_.whole);
   }
 
   /// Keeps the first problem's description for the supervisor (and prints it).
@@ -219,8 +219,8 @@ std::size_t next_size(meter& m) {
   if constexpr (is_bytes<T>) {
     const auto r = m.below(100);
     if (r < 3) return max_message - m.below(1024);
-    if (r < 25) return header_size + m.below(4096);
-    return header_size + m.below(512);
+    if (r < 25) return coipc_payload::header_size + m.below(4096);
+    return coipc_payload::header_size + m.below(512);
   } else {
     return sizeof(T);
   }
@@ -251,7 +251,7 @@ int blocking_sender(meter& m) {
       }
     }
     const std::span<std::byte> msg(buf.data(), next_size<T>(m));
-    fill_message(msg, m.cfg().incarnation, seq, tx->sender_id());
+    coipc_payload::fill(msg, m.cfg().incarnation, seq, tx->sender_id());
     const bool timed = m.below(4) != 0;
     const nanoseconds timeout = timed ? m.pick_timeout() : nanoseconds::zero();
     std::error_code ec;
@@ -371,7 +371,7 @@ asio::awaitable<void> async_sender(meter& m, asio::io_context& io) {
       }
     }
     const std::span<std::byte> msg(buf.data(), next_size<T>(m));
-    fill_message(msg, m.cfg().incarnation, seq, tx->channel().sender_id());
+    coipc_payload::fill(msg, m.cfg().incarnation, seq, tx->channel().sender_id());
     const nanoseconds timeout = m.pick_timeout();
     timer.expires_after(timeout);
     std::error_code ec;

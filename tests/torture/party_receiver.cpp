@@ -19,7 +19,6 @@
 
 #include "invariants.hpp"
 #include "party.hpp"
-#include "payload.hpp"
 #include "report.hpp"
 
 import coipc;

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "party.hpp"
-#include "payload.hpp"
 #include "report.hpp"
+#include "support/payload.hpp"
 
 import coipc;
 import coipc.asio;
@@ -36,8 +36,8 @@ std::size_t pick_size(std::mt19937_64& rng) {
   const auto r = rng() % 100;
   if (r == 0) return max_message;
   if (r < 4) return max_message - rng() % 1024;
-  if (r < 25) return header_size + rng() % 4096;
-  return header_size + rng() % 512;
+  if (r < 25) return coipc_payload::header_size + rng() % 4096;
+  return coipc_payload::header_size + rng() % 512;
 }
 
 template <class T>
@@ -125,14 +125,14 @@ int blocking_sender(sender_context& s) {
       }
       if (die_here) {
         // Half the message in place, then death: receivers must skip the claim.
-        fill_message(msg, s.cfg.incarnation, seq, s.slot);
+        coipc_payload::fill(msg, s.cfg.incarnation, seq, s.slot);
         std::memcpy(loan.data().data(), msg.data(), size / 2);
         die_now(s.log.record(), die_point::mid_payload);
       }
-      fill_message(loan.data(), s.cfg.incarnation, seq, s.slot);
+      coipc_payload::fill(loan.data(), s.cfg.incarnation, seq, s.slot);
       loan.commit();
     } else {
-      fill_message(msg, s.cfg.incarnation, seq, s.slot);
+      coipc_payload::fill(msg, s.cfg.incarnation, seq, s.slot);
       if constexpr (is_bytes<T>) {
         tx.send(coipc::byte_view(msg.data(), msg.size()), ec);
       } else {
@@ -161,7 +161,7 @@ asio::awaitable<void> send_loop(coipc::basic_async_channel<T, K>& tx, sender_con
   for (std::uint64_t seq = 0; s.header.stop_senders.load(std::memory_order_relaxed) == 0;) {
     pause_while_asked(s);
     const std::span<std::byte> msg(buf.data(), next_size<T>(rng));
-    fill_message(msg, s.cfg.incarnation, seq, s.slot);
+    coipc_payload::fill(msg, s.cfg.incarnation, seq, s.slot);
     if constexpr (is_bytes<T>) {
       co_await tx.send(coipc::byte_view(msg.data(), msg.size()));
     } else {

@@ -9,7 +9,7 @@
 #include <system_error>
 #include <vector>
 
-#include "payload.hpp"
+#include "support/payload.hpp"
 
 import coipc;
 
@@ -116,12 +116,12 @@ class probe final : public channel_probe {
     std::error_code ec;
     bool ok;
     if constexpr (std::is_same_v<T, coipc::bytes>) {
-      std::byte buf[header_size];
-      fill_message(buf, 0, 0, tx_->sender_id());
+      std::byte buf[coipc_payload::header_size];
+      coipc_payload::fill(buf, 0, 0, tx_->sender_id());
       ok = tx_->send_for(coipc::byte_view(buf, sizeof buf), std::chrono::seconds(10), ec);
     } else {
       T value;
-      fill_message(std::as_writable_bytes(std::span(&value, 1)), 0, 0, tx_->sender_id());
+      coipc_payload::fill(std::as_writable_bytes(std::span(&value, 1)), 0, 0, tx_->sender_id());
       ok = tx_->send_for(value, std::chrono::seconds(10), ec);
     }
     if (!ok) error = "sentinel: " + (ec ? coipc::last_error_message() : std::string("no space within 10 s"));
