@@ -55,11 +55,11 @@ inline void at(point p) {
 inline std::atomic<bool> liveness_unknown_forced{false};
 
 inline void force_liveness_unknown(bool on) noexcept {
-  liveness_unknown_forced.store(on, std::memory_order_relaxed);
+  liveness_unknown_forced.store(on, std::memory_order_relaxed);  // relaxed: see the switch above
 }
 
 inline bool liveness_unknown() noexcept {
-  return liveness_unknown_forced.load(std::memory_order_relaxed);
+  return liveness_unknown_forced.load(std::memory_order_relaxed);  // relaxed: see the switch above
 }
 #else
 inline constexpr bool enabled = false;
