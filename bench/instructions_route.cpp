@@ -1,8 +1,15 @@
-// coipc-instructions: the loop that scripts/instructions-per-message.sh runs under
-// callgrind, to count instructions per message on route 1->1 (bytes, 100 B, zero-copy
-// receive, one process, batches of 32). Run with N and 2N messages: the difference / N is
-// the per-message cost, start-up excluded. "send" runs the sender alone (no receiver).
-//   coipc-instructions both|send N
+// coipc-instructions: the loops that scripts/instructions-per-message.sh runs under
+// callgrind, to count instructions per message on route<bytes> 1->1, in one thread (a
+// sender and a receiver endpoint on the same route, batches of 32, sizes 9-256 B from a
+// fixed sequence). Run with N and 2N messages: the difference / N is the per-message cost,
+// start-up excluded.
+//
+//   coipc-instructions MODE N
+//     zero-copy   loan, fill, commit; view_for, release     (the reference loop)
+//     copy        send; recv (a std::vector per message)
+//     copy-into   send; recv_into a buffer (no allocation)
+//     send        send alone (no receiver)
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -11,26 +18,57 @@
 #include <unistd.h>
 import coipc;
 
+namespace {
+
+constexpr long batch = 32;
+
+/// 9..256 B, the reference workload's sizes, the same sequence in every mode.
+std::size_t size_of(long i) { return 9 + static_cast<std::size_t>((i * 2654435761u) >> 7) % 248; }
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc < 3) return 2;
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: coipc-instructions zero-copy|copy|copy-into|send N\n");
+    return 2;
+  }
   const std::string mode = argv[1];
   const long n = std::atol(argv[2]);
+  const bool receives = mode != "send";
+  if (mode != "zero-copy" && mode != "copy" && mode != "copy-into" && mode != "send") {
+    std::fprintf(stderr, "coipc-instructions: unknown mode '%s'\n", mode.c_str());
+    return 2;
+  }
   const std::string name = "cg." + std::to_string(::getpid());
   coipc::route<coipc::bytes> tx(name, coipc::role::sender);
   coipc::route<coipc::bytes> rx;
-  if (mode == "both") rx = coipc::route<coipc::bytes>(name, coipc::role::receiver);
-  std::byte payload[100] = {};
+  if (receives) rx = coipc::route<coipc::bytes>(name, coipc::role::receiver);
+  std::byte payload[256] = {};
+  std::byte into[256];
   std::size_t sum = 0;
-  constexpr long batch = 32;
   for (long done = 0; done < n; done += batch) {
     for (long i = 0; i < batch; ++i) {
-      payload[0] = static_cast<std::byte>(i);
-      tx.send(std::span<const std::byte>(payload, sizeof payload));
+      const std::size_t size = size_of(done + i);
+      if (mode == "zero-copy") {
+        auto loan = tx.loan(size);
+        loan.data()[0] = static_cast<std::byte>(i);
+        loan.data()[size - 1] = static_cast<std::byte>(i);
+        loan.commit();
+      } else {
+        payload[0] = static_cast<std::byte>(i);
+        tx.send(std::span<const std::byte>(payload, size));
+      }
     }
-    if (mode == "both") {
-      for (long i = 0; i < batch; ++i) {
-        auto v = rx.view();
+    if (!receives) continue;
+    for (long i = 0; i < batch; ++i) {
+      if (mode == "zero-copy") {
+        auto v = rx.view_for(std::chrono::seconds(1));
         sum += static_cast<std::size_t>(v.data()[0]);
+      } else if (mode == "copy") {
+        auto m = rx.recv();
+        sum += static_cast<std::size_t>(m.data[0]);
+      } else {
+        sum += rx.recv_into(into);
       }
     }
   }

@@ -6,7 +6,9 @@
 #
 # Builds BUILD_DIR from this checkout without the test-only fault-injection points (what
 # users get), then runs coipc-instructions under callgrind with 100,000 and 200,000
-# messages and prints the difference per message, for send+receive and for send alone.
+# messages and prints the difference per message, for each loop: zero-copy (loan, commit,
+# view_for, release), copy (send, recv into a new vector), copy-into (send, recv_into a
+# buffer) and send alone.
 # Needs valgrind (apt-get install valgrind). Valgrind 3.19 cannot read clang 19's DWARF 5,
 # so the binary is measured with its debug info stripped.
 set -euo pipefail
@@ -25,8 +27,8 @@ count() {  # count MODE N -> total instructions
   valgrind --tool=callgrind --callgrind-out-file="$work/out" "$work/loop" "$1" "$2" >/dev/null 2>&1
   awk '/^totals:/ {print $2}' "$work/out"
 }
-for mode in both send; do
+for mode in zero-copy copy copy-into send; do
   a=$(count "$mode" 100000)
   b=$(count "$mode" 200000)
-  echo "instructions per message, route 1->1, $mode: $(( (b - a) / 100000 ))"
+  printf 'instructions per message, route 1->1, %-9s %d\n' "$mode:" $(( (b - a) / 100000 ))
 done

@@ -262,7 +262,8 @@ COIPC_CHILD(chaos_sender) {
   std::vector<std::byte> buf;
   for (std::uint32_t seq = 0;; ++seq) {
     if (seq == 1) sent.raise(round);
-    buf.resize(coipc_payload::header_size + rng() % 1000);
+    // Header to the ring's largest message (small_ring(): 1024 B).
+    buf.resize(coipc_payload::header_size + rng() % (tx.max_message_size() - coipc_payload::header_size + 1));
     coipc_payload::fill(buf, round, seq, tx.sender_id());
     if (rng() % 4 == 0) {
       // Zero copy half of the time: killed in the middle of writing in place.
