@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Turns coipc-bench --json output into SVG charts with gnuplot:
-#   us_per_datum.svg      us/datum of every throughput scenario, one bar per system (log)
+#   us_per_datum.svg      us/datum of every throughput scenario, one bar per system (log):
+#                         time per message of ONE sender (lower is better)
+#   deliveries_per_s.svg  deliveries per second of every throughput scenario, all receivers
+#                         together (log; higher is better): the figure that compares N->M
+#                         topologies without knowing how us/datum is counted
 #   latency-<case>.svg    one-way latency p50 / p99 / p99.9 per system, one chart per
 #                         pingpong scenario (log)
+#
+# A system's bars are "coipc" for the blocking API and "coipc (coroutine)" for another
+# (--api blocking,coroutine puts both in one file).
 #
 #   bench/charts.sh RESULTS.json [OUT_DIR]      (OUT_DIR defaults to RESULTS.json's folder)
 #
@@ -31,20 +38,27 @@ def size_label:
   elif .size_min % 1024 == 0 then "\(.size_min / 1024)KiB"
   else "\(.size_min)B" end;
 def cell: if . == null then "?" else tostring end;
+def who: if .api == "blocking" or .api == null then .system else "\(.system) (\(.api))" end;
 def first_seen: reduce .[] as $x ([]; if index([$x]) then . else . + [$x] end);
 JQ
 
-# Throughput: rows = scenarios, columns = systems, in order of first appearance.
-jq -rs "$common"'
-  [.[] | ok | select(.pattern != "pingpong")
-   | {row: "\(.pattern) \(.senders)->\(.receivers) \(size_label) \(.mode)", system, us: .us_per_datum}]
-  | select(length > 0)
-  | (map(.row) | first_seen) as $rows
-  | (map(.system) | first_seen) as $systems
-  | (reduce .[] as $r ({}; .[$r.row][$r.system] = $r.us)) as $us
-  | (["scenario"] + $systems | join("\t")),
-    ($rows[] as $row | [$row] + [$systems[] as $s | $us[$row][$s] | cell] | join("\t"))
-' "$json" > "$tmp/throughput.tsv"
+# Throughput: rows = scenarios, columns = systems, in order of first appearance; one table
+# per figure (us_per_datum, deliveries_per_s in millions).
+throughput() {  # field scale output.tsv
+  jq -rs --arg field "$1" --argjson scale "$2" "$common"'
+    [.[] | ok | select(.pattern != "pingpong")
+     | {row: "\(.pattern) \(.senders)->\(.receivers) \(size_label) \(.mode)", system: who,
+        v: (.[$field] | if . == null then null else . * $scale end)}]
+    | select(length > 0)
+    | (map(.row) | first_seen) as $rows
+    | (map(.system) | first_seen) as $systems
+    | (reduce .[] as $r ({}; .[$r.row][$r.system] = $r.v)) as $v
+    | (["scenario"] + $systems | join("\t")),
+      ($rows[] as $row | [$row] + [$systems[] as $s | $v[$row][$s] | cell] | join("\t"))
+  ' "$json" > "$3"
+}
+throughput us_per_datum 1 "$tmp/throughput.tsv"
+throughput deliveries_per_s 1e-6 "$tmp/deliveries.tsv"
 
 plot_histogram() {  # data.tsv output.svg title ylabel
   local data=$1 svg=$2 title=$3 ylabel=$4
@@ -77,16 +91,22 @@ GP
 made=()
 if [ -s "$tmp/throughput.tsv" ]; then
   plot_histogram "$tmp/throughput.tsv" "$out/us_per_datum.svg" \
-    "coipc-bench: microseconds per datum (first send to last receive / messages per sender; lower is better)" \
+    "coipc-bench: microseconds per datum (first send to last receive / messages of one sender; lower is better)" \
     "us per datum (log scale)"
   made+=("$out/us_per_datum.svg")
+fi
+if [ -s "$tmp/deliveries.tsv" ]; then
+  plot_histogram "$tmp/deliveries.tsv" "$out/deliveries_per_s.svg" \
+    "coipc-bench: million deliveries per second (messages received by all receivers together; higher is better)" \
+    "million deliveries per second (log scale)"
+  made+=("$out/deliveries_per_s.svg")
 fi
 
 # Latency: one chart per pingpong scenario; rows = systems, columns = percentiles (us).
 jq -r "$common"'
   ok | select(.pattern == "pingpong")
   | def us: if . == null then null else . / 1000 end;
-    ["\(size_label)-\(.mode)-\(.wait)", .system, (.p50_ns | us | cell), (.p99_ns | us | cell),
+    ["\(size_label)-\(.mode)-\(.wait)", who, (.p50_ns | us | cell), (.p99_ns | us | cell),
      (.p999_ns | us | cell)]
   | join("\t")
 ' "$json" | while IFS=$'\t' read -r key row; do

@@ -32,13 +32,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: coipc-instructions zero-copy|copy|copy-into|send N\n");
     return 2;
   }
-  const std::string mode = argv[1];
-  const long n = std::atol(argv[2]);
-  const bool receives = mode != "send";
-  if (mode != "zero-copy" && mode != "copy" && mode != "copy-into" && mode != "send") {
-    std::fprintf(stderr, "coipc-instructions: unknown mode '%s'\n", mode.c_str());
+  // Decided once: the loop's own cost must not blur the library's.
+  const std::string mode_name = argv[1];
+  enum class loop { zero_copy, copy, copy_into, send } mode;
+  if (mode_name == "zero-copy") {
+    mode = loop::zero_copy;
+  } else if (mode_name == "copy") {
+    mode = loop::copy;
+  } else if (mode_name == "copy-into") {
+    mode = loop::copy_into;
+  } else if (mode_name == "send") {
+    mode = loop::send;
+  } else {
+    std::fprintf(stderr, "coipc-instructions: unknown mode '%s'\n", mode_name.c_str());
     return 2;
   }
+  const long n = std::atol(argv[2]);
+  const bool receives = mode != loop::send;
   const std::string name = "cg." + std::to_string(::getpid());
   coipc::route<coipc::bytes> tx(name, coipc::role::sender);
   coipc::route<coipc::bytes> rx;
@@ -49,7 +59,7 @@ int main(int argc, char** argv) {
   for (long done = 0; done < n; done += batch) {
     for (long i = 0; i < batch; ++i) {
       const std::size_t size = size_of(done + i);
-      if (mode == "zero-copy") {
+      if (mode == loop::zero_copy) {
         auto loan = tx.loan(size);
         loan.data()[0] = static_cast<std::byte>(i);
         loan.data()[size - 1] = static_cast<std::byte>(i);
@@ -61,10 +71,10 @@ int main(int argc, char** argv) {
     }
     if (!receives) continue;
     for (long i = 0; i < batch; ++i) {
-      if (mode == "zero-copy") {
+      if (mode == loop::zero_copy) {
         auto v = rx.view_for(std::chrono::seconds(1));
         sum += static_cast<std::size_t>(v.data()[0]);
-      } else if (mode == "copy") {
+      } else if (mode == loop::copy) {
         auto m = rx.recv();
         sum += static_cast<std::size_t>(m.data[0]);
       } else {

@@ -44,12 +44,20 @@ std::string to_json(const result& r, const std::vector<std::string>& missing_sys
   j["receivers"] = c.receivers;
   j["size_min"] = c.size_min;
   j["size_max"] = c.size_max;
-  j["messages"] = c.messages;
+  j["messages"] = c.messages;  // per sender (pingpong: round trips) of the measured runs
+  // A case sized by time: the duration aimed at and the last calibration run (not reported
+  // itself); null, and 0 runs, for a fixed count.
+  const auto cal = [&](auto field) -> json { return r.calibration ? json(field(*r.calibration)) : json(nullptr); };
+  j["target_s"] = cal([](const calibration& k) { return k.target_s; });
+  j["calibration_runs"] = r.calibration ? r.calibration->runs : 0;
+  j["calibration_messages"] = cal([](const calibration& k) { return k.messages; });
+  j["calibration_s"] = r.calibration ? figure(r.calibration->seconds) : json(nullptr);
   j["mode"] = to_string(c.mode);
   j["api"] = to_string(c.api);
   j["wait"] = to_string(c.wait);
   j["status"] = to_string(r.status);
   j["repeats"] = r.repeats;
+  j["run_s"] = figure(m.run_s);
   j["us_per_datum"] = figure(m.us_per_datum);
   j["us_per_datum_min"] = figure(r.us_min);
   j["us_per_datum_max"] = figure(r.us_max);

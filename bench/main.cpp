@@ -7,7 +7,10 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "json.hpp"
@@ -31,41 +34,81 @@ void on_interrupt(int) {
   if (pid_t r = current_runner.load(); r > 0) kill(-r, SIGKILL);
 }
 
-/// Runs a case `repeat` times and keeps the run with the median us/datum, and the spread.
-result run_repeats(ipc_system& sys, const case_spec& c, const size_table& sizes, shared_state& sh, std::uint32_t repeat,
-                   double timeout_s, unsigned& counter, const std::string& label) {
-  result r{c, run_status::ok, {}, {}, {}, {}, 0};
-  std::vector<measurement> runs;
+/// Runs a case on one system: for a case sized by time (`c.messages` 0), first its
+/// calibration (matrix.hpp), then `repeat` measured runs; keeps the run with the median
+/// us/datum, and the spread. Only measured runs are reported.
+result run_repeats(ipc_system& sys, case_spec c, const size_table& sizes, shared_state& sh, std::uint32_t repeat,
+                   double target_s, double timeout_s, unsigned& counter, const std::string& label) {
+  result r{c, run_status::ok, {}, {}, {}, {}, 0, {}};
   const bool tty = isatty(STDERR_FILENO);
-  for (std::uint32_t i = 0; i < repeat && !interrupted; ++i) {
+  auto run_once = [&](const std::string& what) {
     const std::string prefix = fmt::format("cb{}-{}", getpid(), counter++);
     const std::int64_t start = now_ns();
     bool shown = false;
     auto progress = [&](double fraction) {
       // A progress line only for runs long enough to wonder about, and only on a terminal.
       if (!tty || now_ns() - start < 1'000'000'000) return;
-      fmt::print(stderr, "\r  {} run {}/{}: {:3.0f}%   ", label, i + 1, repeat, std::min(fraction, 1.0) * 100);
+      fmt::print(stderr, "\r  {} {}: {:3.0f}%   ", label, what, std::min(fraction, 1.0) * 100);
       shown = true;
     };
-    runs.push_back(run_case(sys, c, sizes, sh, prefix, timeout_s, progress));
+    measurement m = run_case(sys, c, sizes, sh, prefix, timeout_s, progress);
     if (shown) fmt::print(stderr, "\r{:<70}\r", "");
     if (interrupted) {
-      runs.back().status = run_status::failed;
-      runs.back().error = "interrupted";
+      m.status = run_status::failed;
+      m.error = "interrupted";
     }
+    return m;
+  };
+  auto failed = [&](measurement m, std::string_view during) {
+    r.spec = c;
+    r.status = m.status;
+    if (!during.empty()) m.error = fmt::format("{}: {}", during, m.error);
+    r.median = std::move(m);
+    return r;
+  };
+
+  if (c.messages == 0) {  // sized by time
+    calibration& cal = r.calibration.emplace();
+    cal.target_s = target_s;
+    std::uint64_t n = first_calibration_messages(c.pattern, c.size_max);
+    for (;;) {
+      c.messages = n;
+      measurement m = run_once(fmt::format("calibration {}", ++cal.runs));
+      if (m.status != run_status::ok) return failed(std::move(m), "calibration");
+      cal.messages = n;
+      cal.seconds = m.run_s.value_or(0);
+      n = next_calibration(c.pattern, n, cal.seconds, target_s);
+      if (n == 0) break;
+    }
+    c.messages = count_for(c.pattern, cal.messages, cal.seconds, target_s);
+  }
+
+  std::vector<measurement> runs;
+  bool resized = false;
+  while (runs.size() < repeat && !interrupted) {
+    measurement m = run_once(fmt::format("run {}/{}", runs.size() + 1, repeat));
+    // A first measured run well short of the target is one more calibration: sized again, once.
+    if (r.calibration && !resized && m.status == run_status::ok && m.run_s &&
+        *m.run_s < measured_enough * target_s && c.messages < max_timed_messages(c.pattern)) {
+      resized = true;
+      r.calibration->messages = c.messages;
+      r.calibration->seconds = *m.run_s;
+      ++r.calibration->runs;
+      c.messages = count_for(c.pattern, c.messages, *m.run_s, target_s);
+      continue;
+    }
+    runs.push_back(std::move(m));
     if (runs.back().status != run_status::ok) break;
   }
+  r.spec = c;
   r.repeats = static_cast<std::uint32_t>(runs.size());
   if (runs.empty()) {
-    r.status = run_status::failed;
-    r.median.error = "interrupted";
-    return r;
+    measurement m;
+    m.status = run_status::failed;
+    m.error = "interrupted";
+    return failed(std::move(m), "");
   }
-  if (runs.back().status != run_status::ok) {
-    r.status = runs.back().status;
-    r.median = runs.back();
-    return r;
-  }
+  if (runs.back().status != run_status::ok) return failed(runs.back(), "");
   std::sort(runs.begin(), runs.end(), [](const measurement& a, const measurement& b) {
     return a.us_per_datum.value_or(1e300) < b.us_per_datum.value_or(1e300);
   });
@@ -131,45 +174,52 @@ int main(int argc, char** argv) {
     for (const auto& remark : sys->prepare()) fmt::print("note: {}: {}\n", sys->name(), remark);
 
   shared_state* sh = shared_state::create();
-  const double timeout_s = o.timeout_s.value_or(o.quick ? 30 : 300);
+  const double timeout_s = run_timeout(o);
+  const std::optional<double> target_s = time_based(o) ? std::optional<double>(target_duration(o)) : std::nullopt;
   const std::int64_t t_start = now_ns();
   unsigned counter = 0;
   int ok = 0, failed = 0, skipped = 0;
   for (const case_spec& base : cases) {
     if (interrupted) break;
     const size_table sizes(base.size_min, base.size_max);
-    fmt::print("\n{}\n{}\n", scenario_title(base), table_header(base));
+    fmt::print("\n{}\n{}\n", scenario_title(base, target_s), table_header(base));
     std::fflush(stdout);
     for (auto& sys : systems) {
-      if (interrupted) break;
-      case_spec c = base;
-      c.system = std::string(sys->name());
-      const support sup = sys->check(c);
-      result r{c, run_status::ok, sup.note, {}, {}, {}, 0};
-      if (!sup.ok) {
-        r.status = run_status::not_applicable;
-        ++skipped;
-      } else {
-        const std::string label = fmt::format("{} {} {}", c.system, to_string(c.pattern), c.topology());
-        const std::string note = r.note;
-        r = run_repeats(*sys, c, sizes, *sh, o.repeat, timeout_s, counter, label);
-        r.note = note;
-        (r.status == run_status::ok ? ok : failed)++;
-        if (json) fmt::print(json, "{}\n", to_json(r, missing));
+      // Each API asked for, in order, one row each. A system without one of them (the
+      // peers have no coroutine API) runs the others, and says n/a only if it runs none.
+      std::vector<std::pair<case_spec, support>> variants;
+      for (api_kind api : o.apis) {
+        case_spec c = base;
+        c.system = std::string(sys->name());
+        c.api = api;
+        variants.emplace_back(c, sys->check(c));
       }
-      fmt::print("{}\n", table_row(r));
-      std::fflush(stdout);
+      const bool runs_any = std::any_of(variants.begin(), variants.end(), [](const auto& v) { return v.second.ok; });
+      for (const auto& [c, sup] : variants) {
+        if (interrupted) break;
+        if (!sup.ok && runs_any) continue;
+        result r{c, run_status::ok, sup.note, {}, {}, {}, 0, {}};
+        if (!sup.ok) {
+          r.status = run_status::not_applicable;
+          ++skipped;
+        } else {
+          const std::string label =
+              fmt::format("{} {} {} {}", c.system, to_string(c.api), to_string(c.pattern), c.topology());
+          r = run_repeats(*sys, c, sizes, *sh, o.repeat, target_s.value_or(0), timeout_s, counter, label);
+          r.note = sup.note;
+          (r.status == run_status::ok ? ok : failed)++;
+          if (json) fmt::print(json, "{}\n", to_json(r, missing));
+        }
+        fmt::print("{}\n", table_row(r));
+        std::fflush(stdout);
+      }
     }
   }
   for (auto& sys : systems) sys->finish();
   if (json) std::fclose(json);
   fmt::print("\n{} results ({} failed), {} not applicable, in {:.1f} s{}\n", ok + failed, failed, skipped,
              static_cast<double>(now_ns() - t_start) * 1e-9, interrupted ? " (interrupted)" : "");
-  fmt::print(
-      "us/datum: first send to last receive, per message of one sender (pingpong: per one-way trip). "
-      "futex/msg: coipc's own count of futex calls. csw/msg: voluntary context switches of all parties per "
-      "message sent, a proxy for blocking system calls. cpu s: all parties, start to end (thread mode: the whole "
-      "process; iceoryx's RouDi not included).\n");
+  fmt::print("{}", legend(target_s));
   if (interrupted) return 130;
   return failed ? 1 : 0;
 }

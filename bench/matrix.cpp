@@ -1,6 +1,7 @@
 #include "matrix.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace bench {
@@ -10,6 +11,27 @@ std::uint64_t default_messages(pattern p, std::uint32_t size_max, bool quick) {
   // Large messages: bound the bytes a sender sends, so 1 MiB cases take seconds, not minutes.
   const std::uint64_t cap = quick ? (16u << 20) : (1u << 30);
   return std::clamp<std::uint64_t>(cap / size_max, 16, base);
+}
+
+std::uint64_t max_timed_messages(pattern p) {
+  return p == pattern::pingpong ? std::uint64_t{1} << 24 : std::uint64_t{1} << 32;
+}
+
+std::uint64_t first_calibration_messages(pattern p, std::uint32_t size_max) {
+  return std::min(default_messages(p, size_max, true), max_timed_messages(p));
+}
+
+std::uint64_t count_for(pattern p, std::uint64_t messages, double ran_s, double seconds, double margin) {
+  const double per_message = ran_s > 0 ? ran_s / static_cast<double>(messages) : 1e-9;
+  const double want = std::round(seconds * margin / per_message);
+  if (!(want < static_cast<double>(max_timed_messages(p)))) return max_timed_messages(p);  // NaN too
+  return std::max(min_timed_messages, static_cast<std::uint64_t>(want));
+}
+
+std::uint64_t next_calibration(pattern p, std::uint64_t messages, double ran_s, double target_s) {
+  if (ran_s >= calibration_enough * target_s || messages >= max_timed_messages(p)) return 0;
+  const std::uint64_t next = count_for(p, messages, ran_s, 2 * calibration_enough * target_s, 1.0);
+  return std::clamp(next, messages + 1, messages * 1000);
 }
 
 std::vector<case_spec> build_matrix(const options& o) {
@@ -51,9 +73,9 @@ std::vector<case_spec> build_matrix(const options& o) {
             c.size_min = s.first;
             c.size_max = s.second;
             c.mode = mode;
-            c.api = o.api;
+            c.api = o.apis.front();
             c.wait = w;
-            c.messages = o.messages ? *o.messages : default_messages(p, s.second, o.quick);
+            c.messages = o.messages ? *o.messages : time_based(o) ? 0 : default_messages(p, s.second, o.quick);
             out.push_back(c);
           }
         }

@@ -88,6 +88,38 @@ std::pair<std::uint32_t, std::uint32_t> size_range(const std::string& value) {
   return {static_cast<std::uint32_t>(*a), static_cast<std::uint32_t>(*b)};
 }
 
+}  // namespace
+
+std::vector<api_kind> api_list(const std::string& value) {
+  std::vector<api_kind> out;
+  std::size_t from = 0;
+  for (;;) {
+    const std::size_t comma = value.find(',', from);
+    const std::string word = value.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    std::vector<api_kind> these;
+    if (word == "all") {
+      for (const auto& [name, a] : api_names) these.push_back(a);
+    } else {
+      for (const auto& [name, a] : api_names)
+        if (word == name) these.push_back(a);
+      if (these.empty())
+        throw CLI::ValidationError("--api", fmt::format("'{}' is not one of {} or all", word, choices(api_names)));
+    }
+    for (api_kind a : these)
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    if (comma == std::string::npos) return out;
+    from = comma + 1;
+  }
+}
+
+double run_timeout(const options& o) {
+  if (o.timeout_s) return *o.timeout_s;
+  if (o.quick) return 30;
+  return std::max(300.0, 4 * target_duration(o) + 60);
+}
+
+namespace {
+
 /// The options, bound to `o`. What no one option can check (which options go together) is
 /// left to parse_options.
 struct command_line {
@@ -121,9 +153,15 @@ struct command_line {
         ->transform(decimal)
         ->check(CLI::Range(1u, max_endpoints))
         ->option_text("M");
+    case_option(app.add_option("--duration", o.duration_s,
+                               fmt::format("seconds each case runs per system and API (default\n"
+                                           "{}), its count sized by a calibration run",
+                                           default_duration_s)))
+        ->check(CLI::Range(0.01, 3600.0))
+        ->option_text("S");
     app.add_option("--messages", o.messages,
-                   "messages per sender, or round trips (default 100000;\n"
-                   "pingpong 20000; large sizes fewer, see below)")
+                   "messages per sender, or round trips: a fixed count\n"
+                   "instead of --duration (--quick: 10000, pingpong 1000)")
         ->transform(decimal)
         ->check(CLI::Range(std::uint64_t{1}, coipc_payload::seq_mask))
         ->option_text("K");
@@ -139,12 +177,11 @@ struct command_line {
     case_option(app.add_option("--wait", o.wait, "pingpong receivers: busy-poll or block (default both)"))
         ->transform(one_of(wait_names))
         ->option_text(choices(wait_names));
-    // A function, not the variable: CLI11 2.1 cannot bind a plain enum (it cannot write its
-    // default as text); the optional ones above it can.
-    case_option(app.add_option_function<api_kind>(
-                    "--api", [&o](api_kind a) { o.api = a; }, "coipc's API (coroutine: co_await via coipc.asio)"))
-        ->transform(one_of(api_names))
-        ->option_text(choices(api_names));
+    case_option(app.add_option_function<std::string>(
+                    "--api", [&o](const std::string& v) { o.apis = api_list(v); },
+                    "coipc's API, one or more (coroutine: co_await via\n"
+                    "coipc.asio; peers run blocking only)"))
+        ->option_text(choices(api_names) + "[,...]|all");
     case_option(app.add_option_function<std::string>(
                     "--system",
                     [&o](const std::string& v) {
@@ -184,8 +221,9 @@ struct command_line {
         "Without --pattern/--senders/--receivers/--size/--mode each of those takes its default\n"
         "matrix: route 1->1 and 1->M, channel N->1 and N->M (N, M default 2), pingpong; sizes\n"
         "9-256 B everywhere and 8 B, 4 KiB, 64 KiB, 1 MiB for route 1->1; process mode, plus\n"
-        "thread mode at 9-256 B. Unless --messages is given, a sender sends at most 1 GiB\n"
-        "(quick: 16 MiB).");
+        "thread mode at 9-256 B. Unless --messages or --quick fixes the count, each case runs\n"
+        "about --duration per system and API: a calibration run measures the time per message\n"
+        "(not reported), the measured run takes as many. --quick: a sender sends at most 16 MiB.");
   }
 
   /// Every known system, so that the text is the same for every build; the ones this build
@@ -227,6 +265,11 @@ parse_outcome parse_options(int argc, const char* const* argv) {
     if (o.size && o.size->first != o.size->second) return fail("--memory-channels takes a fixed --size");
     return out;
   }
+  if (o.duration_s && o.messages) return fail("--duration and --messages exclude each other (a time or a count)");
+  if (o.duration_s && o.quick) return fail("--duration and --quick exclude each other (--quick fixes small counts)");
+  if (time_based(o) && o.timeout_s && *o.timeout_s < 2 * target_duration(o))
+    return fail(fmt::format("--timeout {} leaves no room for a {} s run (--duration): give at least twice it",
+                            *o.timeout_s, target_duration(o)));
   if (o.pattern == pattern::route && o.senders && *o.senders != 1)
     return fail("a route has exactly one sender (use --pattern channel)");
   if (o.pattern == pattern::pingpong && ((o.senders && *o.senders != 1) || (o.receivers && *o.receivers != 1)))

@@ -205,6 +205,7 @@ void compute(const case_spec& spec, const size_table& sizes, const shared_state&
   double bytes = 0;
   for (std::uint32_t s = 0; s < senders; ++s) bytes += static_cast<double>(sizes.bytes_of(s, spec.messages));
   bytes *= pp ? 2 : spec.receivers;
+  m.run_s = secs;
   m.us_per_datum = secs * 1e6 / (pp ? 2 * k : k);
   m.msgs_per_s = sent / secs;
   m.deliveries_per_s = delivered / secs;

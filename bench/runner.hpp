@@ -21,6 +21,11 @@ namespace bench {
 struct measurement {
   run_status status = run_status::ok;  ///< ok, failed or timeout
   std::string error;                   ///< why not ok
+  /// The run's time, first send to last receive, in seconds: what every rate divides by.
+  std::optional<double> run_s;
+  /// us/datum: run_s per message of one sender (pingpong: per one-way trip). msgs_per_s:
+  /// messages sent by all senders; deliveries_per_s: messages received by all receivers
+  /// together (N senders x M receivers x count per second; pingpong: one-way trips).
   std::optional<double> us_per_datum, msgs_per_s, deliveries_per_s, gbytes_per_s;
   std::optional<double> futex_calls_per_msg, ctxsw_per_msg, cpu_s;
   std::optional<std::uint64_t> lost, errors;

@@ -340,6 +340,7 @@ class basic_channel {
   static bool soft(errc expected, F&& f) {
     std::error_code ec;
     bool ok = f(ec);
+    if (!ec) [[likely]] return ok;
     if (ec == expected) return false;
     detail::throw_if(ec);
     return ok;
@@ -348,6 +349,7 @@ class basic_channel {
   static auto soft_value(errc expected, F&& f) {
     std::error_code ec;
     auto v = f(ec);
+    if (!ec) [[likely]] return v;
     if (ec == expected) return decltype(v){};
     detail::throw_if(ec);
     return v;

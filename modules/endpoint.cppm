@@ -56,6 +56,10 @@ class ring_view {
   }
   /// The data ring's size in units.
   inline std::uint64_t units() const noexcept { return layout_.units; }
+  /// The lap tag a frame starting at `position` carries (a shift: units is a power of two).
+  inline std::uint32_t tag_at(std::uint64_t position) const noexcept {
+    return stamp::tag_of_lap(position >> layout_.lap_shift);
+  }
   inline bool is_mapped() const noexcept { return base_ != nullptr; }
   inline const ring_options& options() const noexcept { return options_; }
   inline const std::string& name() const noexcept { return name_; }

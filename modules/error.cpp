@@ -60,10 +60,8 @@ bool fail_errno(std::error_code& ec, int errno_value, std::string message) {
   return fail(ec, std::error_code(errno_value, std::system_category()), std::move(message));
 }
 
-void throw_if(const std::error_code& ec) {
-  if (ec) {
-    throw std::system_error(ec, last_message.empty() ? ec.message() : last_message);
-  }
+void throw_error(const std::error_code& ec) {
+  throw std::system_error(ec, last_message.empty() ? ec.message() : last_message);
 }
 }  // namespace detail
 

@@ -31,6 +31,7 @@ std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a;
 ring_layout ring_layout::of(const segment_geometry& g) {
   ring_layout l{};
   l.units = g.ring_bytes / unit_bytes;
+  l.lap_shift = static_cast<std::uint32_t>(std::countr_zero(l.units));
   l.senders_offset = sizeof(ring_control);
   l.receivers_offset = l.senders_offset + std::size_t{g.max_senders} * sizeof(sender_slot);
   l.entries_offset = l.receivers_offset + std::size_t{g.max_receivers} * sizeof(receiver_slot);

@@ -278,6 +278,7 @@ static_assert(std::is_standard_layout_v<frame_entry> && sizeof(frame_entry) == 1
 struct ring_layout {
   std::size_t senders_offset, receivers_offset, entries_offset, data_offset, body_size;
   std::uint64_t units;  ///< data ring size in units (a power of two)
+  std::uint32_t lap_shift;  ///< log2(units): a position's lap is position >> lap_shift
 
   static ring_layout of(const segment_geometry& g);
 };

@@ -213,6 +213,7 @@ bool endpoint::wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_co
   ec.clear();
   if (!check_open(false, false, ec)) return false;
   ring_control& ctl = view_.control();
+  mode.arm(std::chrono::steady_clock::now());
   for (;;) {
     // Acquire: pairs with the release bump of every join, leave and eviction (SYNC POINT:
     // membership); read before the count, so that a change after it moves the word and

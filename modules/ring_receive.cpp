@@ -51,7 +51,7 @@ ring_receiver::next_frame_result ring_receiver::find_next_frame(const ring_view&
       continue;
     }
     frame_entry& entry = ring.entry_at(r);
-    const std::uint32_t tag = stamp::tag_of_lap(r / ring.units());
+    const std::uint32_t tag = ring.tag_at(r);
     const std::uint64_t e = entry.stamp.load(std::memory_order_acquire);  // SYNC POINT: frame publish
     switch (relation(stamp::tag(e), tag)) {
       case lap_relation::same: {
@@ -118,7 +118,7 @@ void ring_receiver::skip_lapped(const ring_view& ring) noexcept {
     // Acquire: a stamp written by a release (SYNC POINT: frame publish); find_next_frame
     // reads the frame it finds again from its stamp.
     const std::uint64_t e = ring.entry_at(u).stamp.load(std::memory_order_acquire);
-    if (stamp::tag(e) == stamp::tag_of_lap(u / ring.units()) && stamp::units(e) != 0) {
+    if (stamp::tag(e) == ring.tag_at(u) && stamp::units(e) != 0) {
       next = u;
       break;
     }
@@ -148,7 +148,8 @@ bool ring_receiver::intact(const ring_view& ring, const frame_ref& frame) const 
 bool ring_receiver::begin_read(const ring_view& ring, wait_mode mode, frame_ref& frame,
                                std::error_code& ec) {
   ring_control& ctl = ring.control();
-  wait_ladder ladder(mode, ring.options().spin, ring.options().stall_timeout, stall_at_, ring.options().stall_timeout);
+  // Made at the first miss: a call that finds its message at once pays nothing for it.
+  std::optional<wait_ladder> ladder;
   for (;;) {
     std::uint32_t by = 0;
     switch (find_next_frame(ring, frame, by)) {
@@ -165,7 +166,11 @@ bool ring_receiver::begin_read(const ring_view& ring, wait_mode mode, frame_ref&
       case next_frame_result::in_progress: break;
     }
     // A claim in progress at our position holds us: past stall_timeout, check its claimer.
-    switch (ladder.after_miss(
+    if (!ladder) {
+      ladder.emplace(mode, ring.options().spin, ring.options().stall_timeout, stall_at_,
+                     ring.options().stall_timeout);
+    }
+    switch (ladder->after_miss(
         by != 0, [&] { settle_claim_if_dead(ring, by); }, ctl.data_wait, ctl.futex,
         [&] { return receive_readiness(ring) == readiness::ready; })) {
       case wait_ladder::verdict::retry: continue;
@@ -181,7 +186,7 @@ readiness ring_receiver::receive_readiness(const ring_view& ring) const noexcept
   const std::uint64_t r = read_position_;
   // Acquire: pairs with the publishing release (SYNC POINT: frame publish).
   const std::uint64_t e = ring.entry_at(r).stamp.load(std::memory_order_acquire);
-  switch (relation(stamp::tag(e), stamp::tag_of_lap(r / ring.units()))) {
+  switch (relation(stamp::tag(e), ring.tag_at(r))) {
     case lap_relation::same:
       return stamp::state(e) == frame_state::claimed ? readiness::in_progress : readiness::ready;
     case lap_relation::ahead:

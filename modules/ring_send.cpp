@@ -97,7 +97,7 @@ void ring_sender::record_latest_claim(const ring_view& ring, std::uint64_t tail)
     return;  // that claim is recorded already (the claimer moved on)
   }
   frame_entry& entry = ring.entry_at(start);
-  const std::uint32_t tag = stamp::tag_of_lap(start / ring.units());
+  const std::uint32_t tag = ring.tag_at(start);
   // Acquire: a stamp of this lap was written by a release (SYNC POINT: frame publish); we
   // only need its value (stale or not), the CAS below re-checks it.
   std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
@@ -113,7 +113,8 @@ bool ring_sender::claim_units(const ring_view& ring, std::uint32_t units, frame_
   ring_control& ctl = ring.control();
   sender_slot& me = ring.sender_at(id_);
   // A full ring always holds the sender back (the stall clock bounds every park).
-  wait_ladder ladder(mode, ring.options().spin, ring.options().stall_timeout, stall_at_, std::nullopt);
+  // Made at the first miss: a claim that finds space at once pays nothing for it.
+  std::optional<wait_ladder> ladder;
   for (;;) {
     // Acquire: pairs with the tail CAS of the claimer it names, which published its intent
     // (SYNC POINT: claim); record_latest_claim reads that intent.
@@ -141,7 +142,8 @@ bool ring_sender::claim_units(const ring_view& ring, std::uint32_t units, frame_
         // seq_cst: as in lowest_in_use (the re-check after announcing a park).
         return has_space(ring, tail_word::end(ctl.tail.load(std::memory_order_seq_cst)), claim_units);
       };
-      switch (ladder.after_miss(true, check_stall, ctl.space_wait, ctl.futex, space_now)) {
+      if (!ladder) ladder.emplace(mode, ring.options().spin, ring.options().stall_timeout, stall_at_, std::nullopt);
+      switch (ladder->after_miss(true, check_stall, ctl.space_wait, ctl.futex, space_now)) {
         case wait_ladder::verdict::retry: continue;
         case wait_ladder::verdict::would_block:
           return detail::fail(ec, errc::would_block, fmt::format("channel '{}': ring full", ring.name()));
@@ -176,7 +178,7 @@ bool ring_sender::claim_units(const ring_view& ring, std::uint32_t units, frame_
     }
     // Record the claim (a helper may have recorded it as claimed already).
     frame_entry& entry = ring.entry_at(end);
-    const std::uint32_t tag = stamp::tag_of_lap(end / ring.units());
+    const std::uint32_t tag = ring.tag_at(end);
     const std::uint64_t want = stamp::pack(tag, state, id_, claim_units);
     std::uint64_t e = entry.stamp.load(std::memory_order_relaxed);  // relaxed: CAS re-checks
     while (e != want) {
@@ -239,7 +241,7 @@ void ring_sender::commit(const ring_view& ring, frame_ref& frame, std::size_t le
   fault::at(fault::point::before_publish);
   sender_slot& me = ring.sender_at(id_);
   frame_entry& entry = ring.entry_at(frame.position);
-  const std::uint32_t tag = stamp::tag_of_lap(frame.position / ring.units());
+  const std::uint32_t tag = ring.tag_at(frame.position);
   // Relaxed: single writer (this slot's owner).
   const std::uint32_t seq = me.next_seq.load(std::memory_order_relaxed);
   // Relaxed: published by the stamp's release below.
@@ -307,7 +309,7 @@ void ring_view::abandon_claim_of(std::uint32_t id) const noexcept {
   if (start == no_intent) return;
   if (units != 0 && (start & (layout_.units - 1)) + units <= layout_.units) {
     frame_entry& entry = entry_at(start);
-    const std::uint32_t tag = stamp::tag_of_lap(start / layout_.units);
+    const std::uint32_t tag = tag_at(start);
     const std::uint64_t claimed = stamp::pack(tag, frame_state::claimed, id, units);
     const std::uint64_t abandoned = stamp::pack(tag, frame_state::abandoned, id, units);
     // Acquire: the value decides (published: leave it); the CASes below re-check it.

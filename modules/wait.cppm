@@ -107,26 +107,38 @@ export namespace coipc::detail {
 
 /// How long a call may wait: not at all (the try_ calls), until a deadline (the _for
 /// calls), or for as long as it takes (the blocking calls).
+///
+/// A timed mode's deadline is set when the call first finds it must wait (arm(), which the
+/// waiting ladder calls with the time it read anyway), not when the mode is made: a call
+/// that finds its message or its space at once never reads the clock (a clock read costs
+/// more than the rest of such a call). The first attempt takes well under a microsecond,
+/// so the timeout still runs from the call's start for any purpose a caller can tell.
 struct wait_mode {
   enum class kind { try_once, until_deadline, forever };
   kind how = kind::forever;
-  std::chrono::steady_clock::time_point deadline{};
+  std::chrono::nanoseconds timeout{};
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // armed: until_deadline only
 
-  inline static wait_mode try_once() noexcept { return {kind::try_once, {}}; }
+  inline static wait_mode try_once() noexcept { return {kind::try_once, {}, {}}; }
   inline static wait_mode for_duration(std::chrono::nanoseconds d) noexcept {
-    return {kind::until_deadline, std::chrono::steady_clock::now() + d};
+    return {kind::until_deadline, d, {}};
   }
-  inline static wait_mode forever() noexcept { return {kind::forever, {}}; }
+  inline static wait_mode forever() noexcept { return {kind::forever, {}, {}}; }
 
   inline bool may_wait() const noexcept { return how != kind::try_once; }
-  inline bool expired(std::chrono::steady_clock::time_point now) const noexcept {
-    return how == kind::until_deadline && now >= deadline;
+  /// Starts a timed mode's clock at `now` (once; later calls keep the first deadline).
+  inline void arm(std::chrono::steady_clock::time_point now) noexcept {
+    if (how == kind::until_deadline && !deadline) deadline = now + timeout;
   }
-  /// Time left before the deadline; nullopt without one.
+  /// Whether the deadline has passed (an unarmed timed mode has not started to wait).
+  inline bool expired(std::chrono::steady_clock::time_point now) const noexcept {
+    return deadline && now >= *deadline;
+  }
+  /// Time left before the deadline; nullopt without one (arm() it first).
   inline std::optional<std::chrono::nanoseconds> time_left() const noexcept {
-    if (how != kind::until_deadline) return std::nullopt;
+    if (!deadline) return std::nullopt;
     return std::max(std::chrono::nanoseconds::zero(),
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now()));
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - std::chrono::steady_clock::now()));
   }
 };
 
@@ -229,6 +241,7 @@ class wait_ladder {
   inline verdict after_miss(bool held, CheckStall&& check_stall, wait_cell& cell, futex_counters& counters,
                             Ready&& ready) noexcept {
     const auto now = std::chrono::steady_clock::now();
+    mode_.arm(now);
     std::optional<std::chrono::nanoseconds> slice = idle_look_again_;
     if (held) {
       if (!stall_at_) {

@@ -171,10 +171,102 @@ TEST_CASE("values mean what they always meant") {
   CHECK_FALSE(parse({"--pattern", "1"}).error.empty());  // a name, not the enum's number
   CHECK(*parse({"--receivers", "2", "--receivers", "3"}).options.receivers == 3);  // the last one given
   CHECK(*parse({"--timeout", "90"}).options.timeout_s == 90);
-  CHECK(parse({"--api", "coroutine"}).options.api == api_kind::coroutine);
+  CHECK(parse({"--api", "coroutine"}).options.apis == std::vector<api_kind>{api_kind::coroutine});
   CHECK(parse({"--wait=spin"}).options.wait == wait_kind::spin);
   CHECK(parse({"--mode", "thread"}).options.mode == run_mode::thread);
   CHECK(parse({}).options.systems == std::vector<std::string>{"coipc"});
+}
+
+TEST_CASE("--api takes a list of APIs or all") {
+  using apis = std::vector<api_kind>;
+  CHECK(parse({}).options.apis == apis{api_kind::blocking});
+  CHECK(parse({"--api", "blocking,coroutine"}).options.apis == apis{api_kind::blocking, api_kind::coroutine});
+  CHECK(parse({"--api=coroutine,blocking"}).options.apis == apis{api_kind::coroutine, api_kind::blocking});
+  CHECK(parse({"--api", "all"}).options.apis == apis{api_kind::blocking, api_kind::coroutine});
+  CHECK(parse({"--api", "coroutine,all"}).options.apis == apis{api_kind::coroutine, api_kind::blocking});
+  CHECK(parse({"--api", "blocking,blocking"}).options.apis == apis{api_kind::blocking});  // each once
+  for (const char* bad : {"async", "blocking,", ",coroutine", "blocking,,coroutine", "", "blocking,async"}) {
+    INFO(bad);
+    CHECK_THAT(parse({"--api", bad}).error, Catch::Contains("--api"));
+  }
+  CHECK_THAT(parse({"--api", "blocking,async"}).error, Catch::Contains("'async'"));
+  CHECK_THAT(parse({"--memory-channels", "5", "--api", "all"}).error,
+             Catch::Equals("--api does not apply to --memory-channels"));
+  // The matrix's cases carry the first; main runs each case once per API.
+  for (const auto& c : build_matrix(parse({"--api", "coroutine,blocking"}).options)) CHECK(c.api == api_kind::coroutine);
+}
+
+TEST_CASE("--duration: a time per case instead of a count") {
+  const options dflt = parse({}).options;
+  CHECK(time_based(dflt));
+  CHECK(target_duration(dflt) == 0.5);
+  CHECK(run_timeout(dflt) == 300);
+  const auto two = parse({"--duration", "2.5"});
+  REQUIRE(two.error.empty());
+  CHECK(time_based(two.options));
+  CHECK(target_duration(two.options) == 2.5);
+  CHECK(run_timeout(parse({"--duration", "100"}).options) == 460);  // 4 x 100 + 60: room for the run
+  CHECK(run_timeout(parse({"--duration", "1", "--timeout", "9"}).options) == 9);
+  // A count fixes the count: no calibration.
+  CHECK_FALSE(time_based(parse({"--messages", "50"}).options));
+  CHECK_FALSE(time_based(parse({"--quick"}).options));
+  CHECK(run_timeout(parse({"--quick"}).options) == 30);
+  CHECK(run_timeout(parse({"--messages", "50"}).options) == 300);
+  CHECK_THAT(parse({"--duration", "1", "--messages", "50"}).error, Catch::Contains("--messages"));
+  CHECK_THAT(parse({"--quick", "--duration", "1"}).error, Catch::Contains("--quick"));
+  CHECK_THAT(parse({"--duration", "0"}).error, Catch::Contains("--duration"));
+  CHECK_THAT(parse({"--duration", "x"}).error, Catch::Contains("--duration"));
+  CHECK_THAT(parse({"--duration", "10", "--timeout", "15"}).error, Catch::Contains("--timeout"));
+  CHECK(parse({"--duration", "10", "--timeout", "20"}).error.empty());
+  CHECK(parse({"--messages", "10", "--timeout", "1"}).error.empty());  // a count: any timeout
+  CHECK_THAT(parse({"--memory-channels", "5", "--duration", "1"}).error,
+             Catch::Equals("--duration does not apply to --memory-channels"));
+}
+
+TEST_CASE("the count of a case sized by time") {
+  // 10000 messages in 1 ms: 0.1 us each, so 0.5 s is 5 million, and the margin on top.
+  CHECK(count_for(pattern::route, 10'000, 0.001, 0.5, 1.0) == 5'000'000);
+  CHECK(count_for(pattern::route, 10'000, 0.001, 0.5) == 6'250'000);
+  // Within its bounds: at least 16, at most 2^32 (2^24 round trips).
+  CHECK(count_for(pattern::route, 16, 10.0, 0.5) == min_timed_messages);
+  CHECK(count_for(pattern::route, 10'000, 0.0, 0.5) == 625'000'000);  // as if 1 ns each
+  CHECK(count_for(pattern::channel, 10'000, 1e-9, 3600) == std::uint64_t{1} << 32);
+  CHECK(count_for(pattern::pingpong, 1'000, 1e-6, 0.5) == std::uint64_t{1} << 24);
+  CHECK(max_timed_messages(pattern::route) <= coipc_payload::seq_mask);  // the stamp keeps 40 bits of seq
+  // No byte cap: 1 MiB messages at 0.1 ms each take 0.5 s too (16 MiB for the first run).
+  CHECK(first_calibration_messages(pattern::route, 1u << 20) == 16);
+  CHECK(count_for(pattern::route, 16, 16 * 1e-4, 0.5, 1.0) == 5000);
+  CHECK(first_calibration_messages(pattern::route, 256) == 10'000);
+  CHECK(first_calibration_messages(pattern::pingpong, 256) == 1'000);
+}
+
+TEST_CASE("calibration runs grow until one is long enough to trust") {
+  // 10000 in 1 ms: far too short for 0.5 s; the next aims at 0.1 s (1 million).
+  CHECK(next_calibration(pattern::route, 10'000, 0.001, 0.5) == 1'000'000);
+  // Long enough (a tenth of the target): size the measured run from it.
+  CHECK(next_calibration(pattern::route, 1'000'000, 0.05, 0.5) == 0);
+  CHECK(next_calibration(pattern::route, 1'000'000, 0.3, 0.5) == 0);
+  // At most 1000-fold a step, also when the run measured nothing; and always more.
+  CHECK(next_calibration(pattern::route, 10'000, 0.0, 0.5) == 10'000'000);
+  CHECK(next_calibration(pattern::route, 10'000, 1e-9, 0.5) == 10'000'000);
+  CHECK(next_calibration(pattern::route, 100, 0.0499, 0.5) == 200);  // 0.1 s at this pace
+  CHECK(next_calibration(pattern::route, 100, 0.04999, 1.0) > 100);
+  // At the cap there is nothing more to learn.
+  CHECK(next_calibration(pattern::pingpong, std::uint64_t{1} << 24, 0.001, 0.5) == 0);
+  // A whole sequence, at a steady 0.1 us per message: it ends, with a run of at least a tenth.
+  std::uint64_t n = first_calibration_messages(pattern::route, 256), runs = 0;
+  double took = 0;
+  while (true) {
+    ++runs;
+    took = static_cast<double>(n) * 1e-7;
+    const std::uint64_t next = next_calibration(pattern::route, n, took, 0.5);
+    if (next == 0) break;
+    CHECK(next > n);
+    n = next;
+  }
+  CHECK(runs == 2);
+  CHECK(took >= calibration_enough * 0.5);
+  CHECK(count_for(pattern::route, n, took, 0.5) == 6'250'000);
 }
 
 TEST_CASE("this build's registry: libc's peers always, every known system built or said why not") {
@@ -261,10 +353,16 @@ TEST_CASE("the default matrix, and options narrowing it") {
   const auto all = build_matrix(parse({}).options);
   // route 1->1 (5 sizes, thread at 9-256) + route 1->2 (2) + channel (4) + pingpong (2 modes x 2 waits)
   CHECK(all.size() == 6 + 2 + 4 + 4);
-  for (const auto& c : all) {
+  for (const auto& c : all) CHECK(c.messages == 0);  // sized by time, per system
+  const auto quick = build_matrix(parse({"--quick"}).options);
+  CHECK(quick.size() == all.size());
+  for (const auto& c : quick) {
     CHECK(c.messages >= 16);
-    if (c.size_max == 1u << 20) CHECK(c.messages == 1024);
+    if (c.size_max == 1u << 20) CHECK(c.messages == 16);  // 16 MiB
+    if (c.size_max == 256) CHECK(c.messages == (c.pattern == pattern::pingpong ? 1'000 : 10'000));
   }
+  CHECK(default_messages(pattern::route, 1u << 20, false) == 1024);  // a fixed count: 1 GiB
+  CHECK(default_messages(pattern::route, 256, false) == 100'000);
   const auto one = build_matrix(parse({"--pattern", "channel", "--senders", "3", "--receivers", "2", "--mode",
                                        "thread", "--size", "64", "--messages", "7"})
                                     .options);
@@ -291,8 +389,9 @@ TEST_CASE("a JSON line has every field, in order, null where not measured") {
   std::vector<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.push_back(key);
   CHECK(keys == std::vector<std::string>{
-                    "system", "pattern", "senders", "receivers", "size_min", "size_max", "messages", "mode", "api",
-                    "wait", "status", "repeats", "us_per_datum", "us_per_datum_min", "us_per_datum_max",
+                    "system", "pattern", "senders", "receivers", "size_min", "size_max", "messages", "target_s",
+                    "calibration_runs", "calibration_messages", "calibration_s", "mode", "api", "wait", "status",
+                    "repeats", "run_s", "us_per_datum", "us_per_datum_min", "us_per_datum_max",
                     "msgs_per_s", "deliveries_per_s", "gbytes_per_s", "futex_calls_per_msg", "ctxsw_per_msg",
                     "cpu_s", "lost", "errors", "p50_ns", "p99_ns", "p999_ns", "max_ns", "segment_bytes",
                     "max_rss_kib", "note", "error", "missing_systems"});
@@ -308,6 +407,23 @@ TEST_CASE("a JSON line has every field, in order, null where not measured") {
   CHECK(j["note"] == "a \"quoted\" note");
   CHECK(j["missing_systems"] == nlohmann::json::array());
   CHECK(read_line(to_json(r, {"zmq", "iceoryx"}))["missing_systems"] == nlohmann::json{"zmq", "iceoryx"});
+  // A fixed count: no target, no calibration.
+  CHECK(j["target_s"].is_null());
+  CHECK(j["calibration_runs"] == 0);
+  CHECK(j["calibration_messages"].is_null());
+  CHECK(j["calibration_s"].is_null());
+  CHECK(j["run_s"].is_null());
+  // Sized by time: the target and the last calibration run; the count is the measured run's.
+  r.spec.messages = 6'250'000;
+  r.median.run_s = 0.61;
+  r.calibration = calibration{0.5, 1'000'000, 0.1, 2};
+  const auto t = read_line(to_json(r));
+  CHECK(t["messages"] == 6'250'000);
+  CHECK(t["target_s"] == 0.5);
+  CHECK(t["calibration_runs"] == 2);
+  CHECK(t["calibration_messages"] == 1'000'000);
+  CHECK(t["calibration_s"] == 0.1);
+  CHECK(t["run_s"] == 0.61);
   r.status = run_status::timeout;
   CHECK(read_line(to_json(r))["status"] == "timeout");
 }
