@@ -345,13 +345,15 @@ class basic_channel {
     detail::throw_if(ec);
     return ok;
   }
+  // One named result, returned on every path (no copy or move of a view or loan).
   template <class F>
   static auto soft_value(errc expected, F&& f) {
     std::error_code ec;
     auto v = f(ec);
-    if (!ec) [[likely]] return v;
-    if (ec == expected) return decltype(v){};
-    detail::throw_if(ec);
+    if (ec) [[unlikely]] {
+      if (ec != expected) detail::throw_error(ec);
+      v = decltype(v){};
+    }
     return v;
   }
 

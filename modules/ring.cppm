@@ -209,6 +209,10 @@ struct stamp {
   }
   static constexpr std::uint32_t sender(std::uint64_t v) { return (v >> 24) & 0xff; }
   static constexpr std::uint32_t units(std::uint64_t v) { return v & max_units; }
+  /// Whether `v` says "published" with lap tag `tag` (one compare: the fast path's test).
+  static constexpr bool is_published_of(std::uint64_t v, std::uint32_t tag) {
+    return (v >> 32) == ((std::uint64_t{tag} << 2) | static_cast<std::uint32_t>(frame_state::published));
+  }
 };
 
 struct ring_control {

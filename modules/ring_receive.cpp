@@ -23,6 +23,20 @@ namespace coipc::detail {
 
 // ---- receiving -------------------------------------------------------------------------------
 
+namespace {
+
+// A stamp's frame checked against the ring before anyone reads it (a hostile or corrupt
+// segment may say anything): its units lie within one lap from r, and a published frame's
+// length within its units and the channel's largest message.
+inline bool units_fit(const ring_view& ring, std::uint64_t r, std::uint32_t units) noexcept {
+  return units != 0 && (r & (ring.units() - 1)) + units <= ring.units();
+}
+inline bool length_fits(const ring_view& ring, std::uint32_t units, std::uint32_t length) noexcept {
+  return length <= std::uint64_t{units} * unit_bytes && length <= ring.options().max_message_size;
+}
+
+}  // namespace
+
 void ring_receiver::advance(const ring_view& ring, std::uint64_t new_position) noexcept {
   read_position_ = new_position;
   ring.receiver_at(static_cast<std::uint32_t>(index_))
@@ -60,9 +74,8 @@ ring_receiver::next_frame_result ring_receiver::find_next_frame(const ring_view&
         // Relaxed: ordered by the stamp's acquire above.
         const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
         const auto length = static_cast<std::uint32_t>(info);
-        const bool bad_units = units == 0 || (r & (ring.units() - 1)) + units > ring.units();
-        const bool bad_length = state == frame_state::published &&
-                                (length > std::uint64_t{units} * unit_bytes || length > ring.options().max_message_size);
+        const bool bad_units = !units_fit(ring, r, units);
+        const bool bad_length = state == frame_state::published && !length_fits(ring, units, length);
         if (bad_units || bad_length) {
           if (lapped(r)) continue;
           return next_frame_result::corrupt;
@@ -147,6 +160,26 @@ bool ring_receiver::intact(const ring_view& ring, const frame_ref& frame) const 
 
 bool ring_receiver::begin_read(const ring_view& ring, wait_mode mode, frame_ref& frame,
                                std::error_code& ec) {
+  // The fast path (block policy): a published frame of this lap at our position, checked as
+  // find_next_frame checks it. Anything else (padding, a claim in progress, nothing yet, a
+  // frame out of bounds, and every frame under overwrite) takes the general loop below.
+  if (!ring.may_be_lapped()) {
+    const std::uint64_t r = read_position_;
+    frame_entry& entry = ring.entry_at(r);
+    // Acquire: pairs with the publishing release (SYNC POINT: frame publish).
+    const std::uint64_t e = entry.stamp.load(std::memory_order_acquire);
+    if (stamp::is_published_of(e, ring.tag_at(r))) {
+      const std::uint32_t units = stamp::units(e);
+      // Relaxed: ordered by the stamp's acquire above.
+      const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
+      const auto length = static_cast<std::uint32_t>(info);
+      if (units_fit(ring, r, units) && length_fits(ring, units, length)) {
+        frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32), ring.data_at(r)};
+        stall_at_.reset();
+        return true;
+      }
+    }
+  }
   ring_control& ctl = ring.control();
   // Made at the first miss: a call that finds its message at once pays nothing for it.
   std::optional<wait_ladder> ladder;

@@ -85,7 +85,9 @@ bool ring_sender::has_space(const ring_view& ring, std::uint64_t end, std::uint3
 void ring_sender::record_latest_claim(const ring_view& ring, std::uint64_t tail) const noexcept {
   const std::uint32_t c = tail_word::claimer(tail);
   const std::uint64_t end = tail_word::end(tail);
-  if (c == 0 || c > ring.options().max_senders) return;
+  // Our own latest claim is settled whenever we claim again (one claim at a time; a slot
+  // taken over had its claim settled then): nothing to record. Always so on a route.
+  if (c == id_ || c == 0 || c > ring.options().max_senders) return;
   sender_slot& slot = ring.sender_at(c);
   // The claimer wrote its intent before its tail CAS, and we acquired that tail (SYNC
   // POINT: claim): the intent is visible. Acquire as well: "no intent" means that claim
