@@ -59,12 +59,16 @@ export namespace coipc {
 
 /// How long a waiter spins and yields before it parks on a futex. The defaults follow
 /// parking_lot's shape (exponential pause rounds, then yields). Measured with coipc-bench
-/// on a 2-vCPU VM: 6 spin rounds (126 pauses, a few microseconds) then 8 yields keep
-/// route 1->1 at ~0.07-0.1 us/msg with no futex call; 32 yields instead of 8 changed
-/// channel 2->2 (4 processes on 2 cores) by less than the run-to-run noise.
+/// on a 2-vCPU VM: 6 spin rounds (126 pauses, a few microseconds) keep route 1->1 at
+/// ~0.07 us/msg with no futex call. With 3-4 processes on 2 cores the peer that will
+/// satisfy a waiter often needs the waiter's core, and 8 yields were too few: channel 2->2
+/// and route 1->2 (0.5 s runs, 7-20 repeats, alternating builds in one sitting) had median
+/// futex calls per message of 0.010-0.054 in 4 of 9 cases; with 64 yields none was above
+/// 0.001 in 7, at the same us/datum. A waiter with nothing coming spends those 64 yields
+/// (tens of microseconds of CPU) once before it parks.
 struct spin_policy {
-  std::uint32_t spin_rounds = 6;   ///< rounds of 2, 4, ... 2^spin_rounds CPU pauses
-  std::uint32_t yield_rounds = 8;  ///< then this many sched_yield rounds, then park
+  std::uint32_t spin_rounds = 6;    ///< rounds of 2, 4, ... 2^spin_rounds CPU pauses
+  std::uint32_t yield_rounds = 64;  ///< then this many sched_yield rounds, then park
 };
 
 /// The spin and yield stages. `spin()` backs off once and returns true while the policy
