@@ -108,7 +108,7 @@
 // means that a checker that has read an owner and then finds the lock free cannot be
 // looking at a connector between the two steps. (The kernel's lock table is updated under
 // its own lock: our take happens before our owner CAS, a release, so a checker whose
-// acquire load reads that owner sees the lock taken.) Hence endpoint::owner_dead: dead
+// acquire load reads that owner sees the lock taken.) Hence ring_view::owner_dead: dead
 // when is_alive proves it (the fast path), otherwise dead exactly when the slot's lock is
 // free; held, or a query that fails, means alive.
 //

@@ -357,7 +357,7 @@ void ring_view::settle_dead_sender(std::uint32_t id, std::uint64_t observed_owne
   if (take_slot_lock(lock, lock_ec) != lock_take::taken) return;
   // Hold the slot (transient, in our name) while settling, by CAS on the very owner that
   // was judged dead: a process that took the slot since keeps it, and settles the old
-  // claim itself (connect_sender). While we hold it nobody else writes its intent.
+  // claim itself (ring_sender::connect). While we hold it nobody else writes its intent.
   // acq_rel: acquire the owner word's last release; release our hold (SYNC POINT: slot
   // owner). The dead owner's intent is ordered by its slot lock (see abandon_claim_of).
   std::uint64_t expected = observed_owner;
