@@ -263,7 +263,7 @@ class basic_channel {
     ep().open(name, type, ro, roles & 1u, roles & 2u, ec);
   }
 
-  bool put(const send_type& v, detail::wait_mode mode, std::error_code& ec) {
+  bool put(const send_type& v, const detail::wait_mode& mode, std::error_code& ec) {
     if constexpr (is_bytes) {
       return ep().send(v.bytes(), mode, ec);
     } else {
@@ -271,7 +271,7 @@ class basic_channel {
     }
   }
 
-  bool get(recv_type& out, detail::wait_mode mode, std::error_code& ec) {
+  bool get(recv_type& out, const detail::wait_mode& mode, std::error_code& ec) {
     for (;;) {
       detail::frame_ref f;
       if (!ep().begin_read(mode, f, ec)) return false;
@@ -287,7 +287,7 @@ class basic_channel {
     }
   }
 
-  std::size_t receive_into(std::span<std::byte> buffer, detail::wait_mode mode, std::error_code& ec) {
+  std::size_t receive_into(std::span<std::byte> buffer, const detail::wait_mode& mode, std::error_code& ec) {
     for (;;) {
       detail::frame_ref f;
       if (!ep().begin_read(mode, f, ec)) return 0;
@@ -305,7 +305,7 @@ class basic_channel {
     }
   }
 
-  coipc::view<T> view_with(detail::wait_mode mode, std::error_code& ec) {
+  coipc::view<T> view_with(const detail::wait_mode& mode, std::error_code& ec) {
     detail::frame_ref f;
     if (!ep().begin_read(mode, f, ec)) return {};
     // A typed view reads sizeof(T) bytes: a frame of another length (a corrupt or hostile

@@ -145,18 +145,18 @@ class ring_sender {
 
   // Claim space for `length` bytes (waiting per `mode` under the block policy), write into
   // frame.data, then commit (publish) or abandon.
-  bool claim(const ring_view& ring, std::size_t length, wait_mode mode, frame_ref& frame,
+  bool claim(const ring_view& ring, std::size_t length, const wait_mode& mode, frame_ref& frame,
              std::error_code& ec);
   void commit(const ring_view& ring, frame_ref& frame, std::size_t length) noexcept;
   void abandon(const ring_view& ring, frame_ref& frame) noexcept;
-  bool send(const ring_view& ring, std::span<const std::byte> payload, wait_mode mode,
+  bool send(const ring_view& ring, std::span<const std::byte> payload, const wait_mode& mode,
             std::error_code& ec);
   readiness send_readiness(const ring_view& ring, std::size_t length) const noexcept;
   /// The next call that finds the ring full checks the laggards' lives at once.
   inline void expire_stall_clock() noexcept { stall_at_ = std::chrono::steady_clock::time_point::min(); }
 
  private:
-  bool claim_units(const ring_view& ring, std::uint32_t units, frame_state initial, wait_mode mode,
+  bool claim_units(const ring_view& ring, std::uint32_t units, frame_state initial, const wait_mode& mode,
                    std::uint64_t& start, std::error_code& ec);
   /// Records the claim `tail` names in its frame's stamp if its claimer has not yet (the
   /// invariant in "Claiming space": every sender helps before its own tail CAS).
@@ -188,7 +188,7 @@ class ring_receiver {
 
   // begin_read finds the next frame (waiting per `mode`), the caller reads it in place,
   // end_read moves past it.
-  bool begin_read(const ring_view& ring, wait_mode mode, frame_ref& frame, std::error_code& ec);
+  bool begin_read(const ring_view& ring, const wait_mode& mode, frame_ref& frame, std::error_code& ec);
   /// Under overwrite: whether the frame being read is still intact (not yet overwritten).
   bool intact(const ring_view& ring, const frame_ref& frame) const noexcept;
   /// Moves past the frame. Returns whether it was intact when done with (always under
@@ -244,13 +244,13 @@ class endpoint {
   // Sending: see ring_sender. (Defined beside the half's code, in ring_send.cpp, so that
   // each call is one call into the library with the half's step inlined, as before the
   // split; measured with scripts/instructions-per-message.sh.)
-  bool claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec);
+  bool claim(std::size_t length, const wait_mode& mode, frame_ref& frame, std::error_code& ec);
   void commit(frame_ref& frame, std::size_t length) noexcept;
   void abandon(frame_ref& frame) noexcept;
-  bool send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec);
+  bool send(std::span<const std::byte> payload, const wait_mode& mode, std::error_code& ec);
 
   // Receiving: see ring_receiver (defined in ring_receive.cpp, likewise).
-  bool begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec);
+  bool begin_read(const wait_mode& mode, frame_ref& frame, std::error_code& ec);
   bool intact(const frame_ref& frame) const noexcept;
   bool end_read(frame_ref& frame, bool known_intact = false) noexcept;
 

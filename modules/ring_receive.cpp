@@ -158,7 +158,7 @@ bool ring_receiver::intact(const ring_view& ring, const frame_ref& frame) const 
          frame.position + ring.units();
 }
 
-bool ring_receiver::begin_read(const ring_view& ring, wait_mode mode, frame_ref& frame,
+bool ring_receiver::begin_read(const ring_view& ring, const wait_mode& mode, frame_ref& frame,
                                std::error_code& ec) {
   // The fast path (block policy): a published frame of this lap at our position, checked as
   // find_next_frame checks it. Anything else (padding, a claim in progress, nothing yet, a
@@ -253,7 +253,7 @@ bool ring_receiver::end_read(const ring_view& ring, frame_ref& frame, bool known
 
 // ---- endpoint: its receiving calls -------------------------------------------------------
 
-bool endpoint::begin_read(wait_mode mode, frame_ref& frame, std::error_code& ec) {
+bool endpoint::begin_read(const wait_mode& mode, frame_ref& frame, std::error_code& ec) {
   if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(false, true, ec)) return false;
   [[clang::always_inline]] return receiver_.begin_read(view_, mode, frame, ec);

@@ -111,7 +111,7 @@ void ring_sender::record_latest_claim(const ring_view& ring, std::uint64_t tail)
 }
 
 bool ring_sender::claim_units(const ring_view& ring, std::uint32_t units, frame_state initial,
-                              wait_mode mode, std::uint64_t& start, std::error_code& ec) {
+                              const wait_mode& mode, std::uint64_t& start, std::error_code& ec) {
   ring_control& ctl = ring.control();
   sender_slot& me = ring.sender_at(id_);
   // A full ring always holds the sender back (the stall clock bounds every park).
@@ -204,7 +204,7 @@ bool ring_sender::claim_units(const ring_view& ring, std::uint32_t units, frame_
   }
 }
 
-bool ring_sender::claim(const ring_view& ring, std::size_t length, wait_mode mode, frame_ref& frame,
+bool ring_sender::claim(const ring_view& ring, std::size_t length, const wait_mode& mode, frame_ref& frame,
                         std::error_code& ec) {
   if (length > ring.options().max_message_size) {
     return detail::fail(ec, errc::message_too_large,
@@ -286,7 +286,7 @@ void ring_sender::abandon(const ring_view& ring, frame_ref& frame) noexcept {
   frame = {};
 }
 
-bool ring_sender::send(const ring_view& ring, std::span<const std::byte> payload, wait_mode mode,
+bool ring_sender::send(const ring_view& ring, std::span<const std::byte> payload, const wait_mode& mode,
                        std::error_code& ec) {
   frame_ref frame;
   // Inlined (the loan's claim and commit stay calls of their own): a copying send is the
@@ -386,7 +386,7 @@ readiness ring_sender::send_readiness(const ring_view& ring, std::size_t length)
 
 // ---- endpoint: its sending calls ---------------------------------------------------------
 
-bool endpoint::claim(std::size_t length, wait_mode mode, frame_ref& frame, std::error_code& ec) {
+bool endpoint::claim(std::size_t length, const wait_mode& mode, frame_ref& frame, std::error_code& ec) {
   if (ec) ec.clear();  // (clear() calls out of line: skipped when already clear)
   if (!check_open(true, false, ec)) return false;
   [[clang::always_inline]] return sender_.claim(view_, length, mode, frame, ec);
@@ -405,7 +405,7 @@ void endpoint::abandon(frame_ref& frame) noexcept {
   sender_.abandon(view_, frame);
 }
 
-bool endpoint::send(std::span<const std::byte> payload, wait_mode mode, std::error_code& ec) {
+bool endpoint::send(std::span<const std::byte> payload, const wait_mode& mode, std::error_code& ec) {
   if (ec) ec.clear();
   if (!check_open(true, false, ec)) return false;
   [[clang::always_inline]] return sender_.send(view_, payload, mode, ec);

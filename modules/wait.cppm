@@ -227,7 +227,7 @@ class wait_ladder {
   /// `idle_look_again`: the longest park when nothing holds the operation back (nullopt:
   /// until woken). A receiver looks again every stall_timeout: a sender killed between
   /// publishing and waking it leaves a message that nobody announces.
-  inline wait_ladder(wait_mode mode, spin_policy spin, std::chrono::nanoseconds stall_timeout,
+  inline wait_ladder(const wait_mode& mode, spin_policy spin, std::chrono::nanoseconds stall_timeout,
                      std::optional<std::chrono::steady_clock::time_point>& stall_at,
                      std::optional<std::chrono::nanoseconds> idle_look_again) noexcept
       : mode_(mode),
