@@ -340,9 +340,10 @@ class basic_channel {
   static bool soft(errc expected, F&& f) {
     std::error_code ec;
     bool ok = f(ec);
-    if (!ec) [[likely]] return ok;
-    if (ec == expected) return false;
-    detail::throw_if(ec);
+    if (ec) [[unlikely]] {
+      if (ec != expected) detail::throw_error(ec);
+      return false;
+    }
     return ok;
   }
   // One named result, returned on every path (no copy or move of a view or loan).

@@ -220,7 +220,7 @@ bool endpoint::wait_for_receivers(std::uint32_t n, wait_mode mode, std::error_co
     // the park below returns at once.
     std::uint32_t m = ctl.membership.load(std::memory_order_acquire);
     if (receiver_count() >= n) return true;
-    auto left = mode.time_left();
+    auto left = mode.time_left(std::chrono::steady_clock::now());
     if (!mode.may_wait() || (left && *left <= std::chrono::nanoseconds::zero())) {
       return detail::fail(ec, errc::timeout,
                           fmt::format("channel '{}': {} receivers did not connect in time", name(), n));

@@ -34,6 +34,12 @@ inline bool units_fit(const ring_view& ring, std::uint64_t r, std::uint32_t unit
 inline bool length_fits(const ring_view& ring, std::uint32_t units, std::uint32_t length) noexcept {
   return length <= std::uint64_t{units} * unit_bytes && length <= ring.options().max_message_size;
 }
+/// The published frame at r, from its stamp `e` and info word, once both are checked.
+inline frame_ref published_frame(const ring_view& ring, std::uint64_t r, std::uint64_t e,
+                                 std::uint64_t info) noexcept {
+  return {r, stamp::units(e), static_cast<std::uint32_t>(info), stamp::sender(e),
+          static_cast<std::uint32_t>(info >> 32), ring.data_at(r)};
+}
 
 }  // namespace
 
@@ -82,8 +88,7 @@ ring_receiver::next_frame_result ring_receiver::find_next_frame(const ring_view&
         }
         switch (state) {
           case frame_state::published:
-            frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32),
-                     ring.data_at(r)};
+            frame = published_frame(ring, r, e, info);
             return next_frame_result::ready;
           case frame_state::padding:
           case frame_state::abandoned:
@@ -174,7 +179,7 @@ bool ring_receiver::begin_read(const ring_view& ring, const wait_mode& mode, fra
       const std::uint64_t info = entry.info.load(std::memory_order_relaxed);
       const auto length = static_cast<std::uint32_t>(info);
       if (units_fit(ring, r, units) && length_fits(ring, units, length)) {
-        frame = {r, units, length, stamp::sender(e), static_cast<std::uint32_t>(info >> 32), ring.data_at(r)};
+        frame = published_frame(ring, r, e, info);
         stall_at_.reset();
         return true;
       }

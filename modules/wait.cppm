@@ -138,11 +138,11 @@ struct wait_mode {
   inline bool expired(std::chrono::steady_clock::time_point now) const noexcept {
     return deadline && now >= *deadline;
   }
-  /// Time left before the deadline; nullopt without one (arm() it first).
-  inline std::optional<std::chrono::nanoseconds> time_left() const noexcept {
+  /// Time left at `now` before the deadline; nullopt without one (arm() it first).
+  inline std::optional<std::chrono::nanoseconds> time_left(std::chrono::steady_clock::time_point now) const noexcept {
     if (!deadline) return std::nullopt;
     return std::max(std::chrono::nanoseconds::zero(),
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - std::chrono::steady_clock::now()));
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - now));
   }
 };
 
@@ -262,7 +262,7 @@ class wait_ladder {
     if (!mode_.may_wait()) return verdict::would_block;
     if (backoff_.spin()) return verdict::retry;
     if (mode_.expired(now)) return verdict::timed_out;
-    if (auto left = mode_.time_left()) slice = slice ? std::min(*slice, *left) : *left;
+    if (auto left = mode_.time_left(now)) slice = slice ? std::min(*slice, *left) : *left;
     park_once(cell, counters, ready, slice);
     return verdict::retry;
   }
