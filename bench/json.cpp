@@ -52,6 +52,12 @@ std::string to_json(const result& r, const std::vector<std::string>& missing_sys
   j["calibration_runs"] = r.calibration ? r.calibration->runs : 0;
   j["calibration_messages"] = cal([](const calibration& k) { return k.messages; });
   j["calibration_s"] = r.calibration ? figure(r.calibration->seconds) : json(nullptr);
+  // How long the measured count should run at the calibration's pace: what the sizing
+  // promises, which unlike run_s does not depend on how busy the machine was meanwhile.
+  j["planned_s"] = r.calibration && r.calibration->messages
+                       ? figure(static_cast<double>(c.messages) * r.calibration->seconds /
+                                static_cast<double>(r.calibration->messages))
+                       : json(nullptr);
   j["mode"] = to_string(c.mode);
   j["api"] = to_string(c.api);
   j["wait"] = to_string(c.wait);

@@ -390,7 +390,7 @@ TEST_CASE("a JSON line has every field, in order, null where not measured") {
   for (const auto& [key, value] : j.items()) keys.push_back(key);
   CHECK(keys == std::vector<std::string>{
                     "system", "pattern", "senders", "receivers", "size_min", "size_max", "messages", "target_s",
-                    "calibration_runs", "calibration_messages", "calibration_s", "mode", "api", "wait", "status",
+                    "calibration_runs", "calibration_messages", "calibration_s", "planned_s", "mode", "api", "wait", "status",
                     "repeats", "run_s", "us_per_datum", "us_per_datum_min", "us_per_datum_max",
                     "msgs_per_s", "deliveries_per_s", "gbytes_per_s", "futex_calls_per_msg", "ctxsw_per_msg",
                     "cpu_s", "lost", "errors", "p50_ns", "p99_ns", "p999_ns", "max_ns", "segment_bytes",
@@ -412,6 +412,7 @@ TEST_CASE("a JSON line has every field, in order, null where not measured") {
   CHECK(j["calibration_runs"] == 0);
   CHECK(j["calibration_messages"].is_null());
   CHECK(j["calibration_s"].is_null());
+  CHECK(j["planned_s"].is_null());
   CHECK(j["run_s"].is_null());
   // Sized by time: the target and the last calibration run; the count is the measured run's.
   r.spec.messages = 6'250'000;
@@ -423,6 +424,7 @@ TEST_CASE("a JSON line has every field, in order, null where not measured") {
   CHECK(t["calibration_runs"] == 2);
   CHECK(t["calibration_messages"] == 1'000'000);
   CHECK(t["calibration_s"] == 0.1);
+  CHECK(t["planned_s"] == 0.625);  // 6,250,000 messages at the calibration's 0.1 us each
   CHECK(t["run_s"] == 0.61);
   r.status = run_status::timeout;
   CHECK(read_line(to_json(r))["status"] == "timeout");
